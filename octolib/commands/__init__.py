@@ -1,0 +1,1 @@
+"""Subcommands of ``octo``: one module per area, each with ``register(subparsers)``."""

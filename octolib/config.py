@@ -1,0 +1,137 @@
+"""Settings: built once at the edge (CLI, notebook, server) and passed inward.
+
+Every field maps to one ``OCTO_*`` variable. The README's settings table lists each of them;
+``tests/test_config.py`` fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from octolib.errors import ConfigError
+
+DEFAULT_API_BASE = "https://api.emailoctopus.com"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``OCTO_*`` variable: its default (as text) and what it does."""
+
+    env: str
+    default: str
+    help: str
+
+
+# The one table of settings. Order is the README's order.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("OCTO_API_KEY", "", "EmailOctopus API v2 key (Bearer). Required unless OCTO_DEMO=1. Never logged."),
+    Setting("OCTO_API_BASE", DEFAULT_API_BASE, "Base URL of the EmailOctopus API (the demo points it at the local account)."),
+    Setting("OCTO_DEMO", "0", "1 = use the built-in local EmailOctopus account instead of the real API."),
+    Setting("OCTO_MONGODB_URI", "", "MongoDB connection string. Empty = a local mongod if on PATH, else the embedded store."),
+    Setting("OCTO_DB_NAME", "octopus", "Database name inside MongoDB."),
+    Setting("OCTO_DATA_DIR", "~/.octopus", "Folder for the embedded store, a private mongod's data, reports and backups."),
+    Setting("OCTO_RATE_PER_S", "10", "Client-side request rate (tokens per second) for the EmailOctopus API."),
+    Setting("OCTO_RATE_BURST", "100", "Token-bucket size (burst) for the EmailOctopus API."),
+    Setting("OCTO_MAX_WORKERS", "4", "Concurrent requests in flight, so latency does not waste the rate budget."),
+    Setting("OCTO_TIMEOUT_S", "30", "Per-request timeout in seconds."),
+    Setting("OCTO_MAX_ATTEMPTS", "6", "Attempts per request on 429, 5xx and timeouts before giving up."),
+    Setting("OCTO_TIMEZONE", "UTC", "IANA timezone for day/week/month buckets and heatmaps."),
+    Setting("OCTO_SYNC_SENT_EVENTS", "0", "1 = also store a `sent` engagement event per contact (costly)."),
+    Setting("OCTO_LOG_LEVEL", "INFO", "Log level for the octo command."),
+)
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Frozen settings. Build with :meth:`from_env`; tests build it directly."""
+
+    api_key: str = field(default="", repr=False)
+    api_base: str = DEFAULT_API_BASE
+    demo: bool = False
+    mongodb_uri: str = field(default="", repr=False)
+    db_name: str = "octopus"
+    data_dir: Path = Path("~/.octopus").expanduser()
+    rate_per_s: float = 10.0
+    rate_burst: int = 100
+    max_workers: int = 4
+    timeout_s: float = 30.0
+    max_attempts: int = 6
+    timezone: str = "UTC"
+    sync_sent_events: bool = False
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env"
+    ) -> "Settings":
+        """Read ``OCTO_*`` from the environment, after an optional ``.env`` file.
+
+        Real environment variables win over the ``.env`` file, as with docker and systemd.
+        """
+        env: dict[str, str] = {}
+        if dotenv is not None and Path(dotenv).is_file():
+            from dotenv import dotenv_values
+
+            env.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        env.update(os.environ if environ is None else environ)
+        defaults = {s.env: s.default for s in SETTINGS}
+
+        def get(name: str) -> str:
+            return env.get(name, defaults[name]).strip()
+
+        def number(name: str, kind: type) -> float | int:
+            raw = get(name)
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+            if value <= 0:
+                raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
+            return value
+
+        settings = cls(
+            api_key=get("OCTO_API_KEY"),
+            api_base=get("OCTO_API_BASE").rstrip("/") or DEFAULT_API_BASE,
+            demo=_truthy(get("OCTO_DEMO")),
+            mongodb_uri=get("OCTO_MONGODB_URI"),
+            db_name=get("OCTO_DB_NAME") or "octopus",
+            data_dir=Path(get("OCTO_DATA_DIR") or "~/.octopus").expanduser(),
+            rate_per_s=float(number("OCTO_RATE_PER_S", float)),
+            rate_burst=int(number("OCTO_RATE_BURST", int)),
+            max_workers=int(number("OCTO_MAX_WORKERS", int)),
+            timeout_s=float(number("OCTO_TIMEOUT_S", float)),
+            max_attempts=int(number("OCTO_MAX_ATTEMPTS", int)),
+            timezone=get("OCTO_TIMEZONE") or "UTC",
+            sync_sent_events=_truthy(get("OCTO_SYNC_SENT_EVENTS")),
+            log_level=get("OCTO_LOG_LEVEL").upper() or "INFO",
+        )
+        settings.validate_timezone()
+        return settings
+
+    def validate_timezone(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"OCTO_TIMEZONE={self.timezone!r} is not an IANA timezone (e.g. Europe/London)") from None
+
+    def require_api_key(self) -> str:
+        """The key, or a one-line error naming the variable (outside demo mode)."""
+        if not self.api_key:
+            raise ConfigError(
+                "OCTO_API_KEY is not set: create a v2 API key in EmailOctopus (Settings > API) "
+                "and export OCTO_API_KEY, or run with OCTO_DEMO=1 for the built-in demo account"
+            )
+        return self.api_key
+
+    def replace(self, **changes: object) -> "Settings":
+        return dataclasses.replace(self, **changes)
