@@ -42,6 +42,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_TIMEZONE", "UTC", "IANA timezone for day/week/month buckets and heatmaps."),
     Setting("OCTO_SYNC_SENT_EVENTS", "0", "1 = also store a `sent` engagement event per contact (costly)."),
     Setting("OCTO_LOG_LEVEL", "INFO", "Log level for the octo command."),
+    Setting("OCTO_SESSION_IDLE_MINUTES", "30", "Minutes without activity after which a login session of `octo serve` ends."),
+    Setting("OCTO_LOCKOUT_ATTEMPTS", "5", "Failed logins (per user and per client address) that trigger a lockout."),
+    Setting("OCTO_LOCKOUT_MINUTES", "15", "How long a lockout lasts, in minutes."),
 )
 
 
@@ -67,6 +70,9 @@ class Settings:
     timezone: str = "UTC"
     sync_sent_events: bool = False
     log_level: str = "INFO"
+    session_idle_minutes: float = 30.0
+    lockout_attempts: int = 5
+    lockout_minutes: float = 15.0
 
     @classmethod
     def from_env(
@@ -112,6 +118,9 @@ class Settings:
             timezone=get("OCTO_TIMEZONE") or "UTC",
             sync_sent_events=_truthy(get("OCTO_SYNC_SENT_EVENTS")),
             log_level=get("OCTO_LOG_LEVEL").upper() or "INFO",
+            session_idle_minutes=float(number("OCTO_SESSION_IDLE_MINUTES", float)),
+            lockout_attempts=int(number("OCTO_LOCKOUT_ATTEMPTS", int)),
+            lockout_minutes=float(number("OCTO_LOCKOUT_MINUTES", float)),
         )
         settings.validate_timezone()
         return settings
