@@ -1,0 +1,323 @@
+"""Where the data lives: one ``connect()``, one ``Store``, the only module that knows collection names.
+
+``connect(settings)`` picks the store in the order DESIGN.md §3 fixes:
+
+1. ``settings.mongodb_uri`` (``OCTO_MONGODB_URI``): that server (``kind == "uri"``);
+2. a ``mongod`` binary on PATH: a private server on 127.0.0.1 with its data under
+   ``settings.data_dir`` (``kind == "mongod"``), started once and reused by every process
+   while it runs (see :mod:`octolib.store.mongod`);
+3. otherwise the embedded store, ``litemongo`` (``kind == "embedded"``): the pymongo API over
+   SQLite files under ``settings.data_dir``, shared by every process on the machine. It is
+   announced once per process with a warning, because it is slower than MongoDB.
+
+Whatever the store, callers use only the pymongo API on :attr:`Store.db` and the collection
+attributes, so the same code runs on all three.
+
+The embedded store is tied to the thread that opened it (SQLite connections are); open one
+``Store`` per thread, or keep store access on one thread as :mod:`octolib.sync` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from octolib.config import Settings
+from octolib.errors import StoreError, redact
+
+__all__ = [
+    "Store",
+    "connect",
+    "COLLECTIONS",
+    "USERS",
+    "AUDIT_LOG",
+    "CAMPAIGNS",
+    "CAMPAIGN_METRICS_SNAPSHOTS",
+    "CAMPAIGN_LINKS",
+    "LISTS",
+    "LIST_COUNT_SNAPSHOTS",
+    "CONTACTS",
+    "ENGAGEMENT_EVENTS",
+    "SYNC_RUNS",
+    "PARTNERS",
+    "REPORTS",
+    "LOCKS",
+    "iter_batches",
+    "redact_uri",
+]
+
+logger = logging.getLogger(__name__)
+
+USERS = "users"
+AUDIT_LOG = "audit_log"
+CAMPAIGNS = "campaigns"
+CAMPAIGN_METRICS_SNAPSHOTS = "campaign_metrics_snapshots"
+CAMPAIGN_LINKS = "campaign_links"
+LISTS = "lists"
+LIST_COUNT_SNAPSHOTS = "list_count_snapshots"
+CONTACTS = "contacts"
+ENGAGEMENT_EVENTS = "engagement_events"
+SYNC_RUNS = "sync_runs"
+PARTNERS = "partners"
+REPORTS = "reports"
+LOCKS = "locks"
+
+#: Every collection octopus uses; ``Store`` has an attribute of the same name for each.
+COLLECTIONS: tuple[str, ...] = (
+    USERS,
+    AUDIT_LOG,
+    CAMPAIGNS,
+    CAMPAIGN_METRICS_SNAPSHOTS,
+    CAMPAIGN_LINKS,
+    LISTS,
+    LIST_COUNT_SNAPSHOTS,
+    CONTACTS,
+    ENGAGEMENT_EVENTS,
+    SYNC_RUNS,
+    PARTNERS,
+    REPORTS,
+    LOCKS,
+)
+
+# (collection, keys, options). Unique keys are what makes every writer an idempotent upsert.
+_INDEXES: tuple[tuple[str, list[tuple[str, int]], dict[str, Any]], ...] = (
+    (USERS, [("username", 1)], {"unique": True}),
+    (CAMPAIGNS, [("emailoctopus_id", 1)], {"unique": True}),
+    (CAMPAIGNS, [("status", 1)], {}),
+    (CAMPAIGNS, [("sent_at", -1)], {}),
+    (CAMPAIGNS, [("list_ids", 1)], {}),
+    (CAMPAIGN_METRICS_SNAPSHOTS, [("campaign_id", 1), ("snapshot_time", -1)], {}),
+    (CAMPAIGN_LINKS, [("campaign_id", 1), ("url", 1)], {"unique": True}),
+    (LISTS, [("emailoctopus_id", 1)], {"unique": True}),
+    (LIST_COUNT_SNAPSHOTS, [("list_id", 1), ("snapshot_time", -1)], {}),
+    (CONTACTS, [("list_id", 1), ("emailoctopus_id", 1)], {"unique": True}),
+    (CONTACTS, [("emailoctopus_id", 1)], {}),
+    (CONTACTS, [("list_id", 1), ("status", 1)], {}),
+    (CONTACTS, [("email", 1)], {}),
+    (ENGAGEMENT_EVENTS, [("campaign_id", 1), ("contact_id", 1), ("event_type", 1)], {"unique": True}),
+    (ENGAGEMENT_EVENTS, [("contact_id", 1)], {}),
+    (ENGAGEMENT_EVENTS, [("campaign_id", 1), ("event_type", 1)], {}),
+    (ENGAGEMENT_EVENTS, [("occurred_at", 1)], {}),
+    (SYNC_RUNS, [("started_at", -1)], {}),
+    (SYNC_RUNS, [("status", 1)], {}),
+    (REPORTS, [("created_at", -1)], {}),
+)
+
+# Append-only series that become native time-series collections on MongoDB >= 5.
+_TIME_SERIES: dict[str, dict[str, str]] = {
+    CAMPAIGN_METRICS_SNAPSHOTS: {"timeField": "snapshot_time", "metaField": "campaign_id", "granularity": "hours"},
+    LIST_COUNT_SNAPSHOTS: {"timeField": "snapshot_time", "metaField": "list_id", "granularity": "hours"},
+}
+
+_announced: set[str] = set()
+_announce_lock = threading.Lock()
+
+
+def redact_uri(uri: str) -> str:
+    """A MongoDB URI fit for logs and screens: the password (and any secret option) masked.
+
+    >>> redact_uri("mongodb+srv://ana:s3cr3t@cluster0.example.net/?retryWrites=true")
+    'mongodb+srv://ana:***@cluster0.example.net/?retryWrites=true'
+    """
+    masked = re.sub(r"^([a-z+]+://[^:/@]+):[^@]*@", r"\1:***@", uri, flags=re.I)
+    return redact(masked)
+
+
+class Store:
+    """An open store: the database, its collections, and what kind of store it is.
+
+    ``kind`` is ``"uri"``, ``"mongod"`` or ``"embedded"``; ``description`` is human text for
+    screens and logs (never a password). Collections are attributes named like the
+    collections (``store.contacts``); :data:`COLLECTIONS` lists them.
+    """
+
+    users: Any
+    audit_log: Any
+    campaigns: Any
+    campaign_metrics_snapshots: Any
+    campaign_links: Any
+    lists: Any
+    list_count_snapshots: Any
+    contacts: Any
+    engagement_events: Any
+    sync_runs: Any
+    partners: Any
+    reports: Any
+    locks: Any
+
+    def __init__(self, client: Any, db_name: str, kind: str, description: str) -> None:
+        self.client = client
+        self.db = client[db_name]
+        self.kind = kind
+        self.description = description
+        for name in COLLECTIONS:
+            setattr(self, name, self.db[name])
+        self._server_version: tuple[int, ...] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Store {self.kind}: {self.description}>"
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def server_version(self) -> tuple[int, ...]:
+        """MongoDB's version, ``(0,)`` for the embedded store (which has no server)."""
+        if self._server_version is None:
+            if self.kind == "embedded":
+                self._server_version = (0,)
+            else:
+                try:
+                    info = self.db.command("buildInfo")
+                    self._server_version = tuple(int(x) for x in info.get("versionArray", [0])[:3])
+                except Exception as exc:  # noqa: BLE001 - an unknown version only disables time series
+                    logger.debug("buildInfo failed: %s", exc)
+                    self._server_version = (0,)
+        return self._server_version
+
+    def ensure_indexes(self) -> None:
+        """Create the collections and indexes octopus relies on. Safe to call on every start.
+
+        On MongoDB >= 5 the two snapshot collections are created as native time-series
+        collections (only when they do not exist yet: an existing collection is never
+        converted). Unique indexes: ``emailoctopus_id`` on campaigns and lists,
+        (list_id, emailoctopus_id) on contacts, (campaign_id, contact_id, event_type) on
+        engagement events, (campaign_id, url) on links, ``username`` on users.
+        """
+        try:
+            if self.server_version >= (5,):
+                existing = set(self.db.list_collection_names())
+                for name, spec in _TIME_SERIES.items():
+                    if name not in existing:
+                        self._create_time_series(name, spec)
+            for name, keys, options in _INDEXES:
+                self.db[name].create_index(keys, **options)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"could not create the indexes in {self.description}: {exc}") from exc
+
+    def _create_time_series(self, name: str, spec: dict[str, str]) -> None:
+        from pymongo.errors import CollectionInvalid, OperationFailure
+
+        try:
+            self.db.create_collection(name, timeseries=spec)
+            logger.info("created time-series collection %s", name)
+        except (CollectionInvalid, OperationFailure) as exc:
+            # Another process created it first: fine. Anything else is a real problem.
+            if "already exists" not in str(exc) and getattr(exc, "code", None) != 48:
+                raise
+
+    def is_time_series(self, name: str) -> bool:
+        """Whether collection ``name`` is a native time-series collection."""
+        if self.kind == "embedded":
+            return False
+        infos = list(self.db.list_collections(filter={"name": name}))
+        return bool(infos) and infos[0].get("type") == "timeseries"
+
+    def close(self) -> None:
+        """Close the client. A private mongod keeps running for other processes."""
+        try:
+            self.client.close()
+        except Exception as exc:  # noqa: BLE001 - closing must not mask the caller's error
+            logger.debug("closing the store failed: %s", exc)
+
+
+def iter_batches(
+    collection: Any,
+    query: dict[str, Any] | None = None,
+    projection: dict[str, Any] | None = None,
+    batch_size: int = 10_000,
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield the documents matching ``query`` in lists of at most ``batch_size``.
+
+    Uses an aggregation (``$match`` then ``$project``) rather than ``find()``: the embedded
+    store's ``find`` cursor copies its whole result list at every step (quadratic; 100k
+    documents take ~16 s), while its aggregation cursor is linear and uses the indexes for
+    the ``$match``. On MongoDB both stream. Datetimes come back naive (meaning UTC) from the
+    embedded store's aggregation and tz-aware from MongoDB: callers must accept both.
+    """
+    pipeline: list[dict[str, Any]] = [{"$match": query or {}}]
+    if projection:
+        pipeline.append({"$project": projection})
+    cursor = collection.aggregate(pipeline, batchSize=batch_size)
+    try:
+        while True:
+            batch = list(islice(cursor, batch_size))
+            if not batch:
+                return
+            yield batch
+    finally:
+        cursor.close()
+
+
+def connect(settings: Settings, *, find_mongod: Callable[[str], str | None] = shutil.which) -> Store:
+    """Open the store that ``settings`` point to (see the module docstring for the order).
+
+    ``find_mongod`` looks a binary up on PATH (``shutil.which``); tests pass their own.
+    Raises :class:`~octolib.errors.StoreError` with a one-line reason when the store cannot
+    be opened.
+    """
+    if settings.mongodb_uri:
+        return _connect_uri(settings.mongodb_uri, settings.db_name, kind="uri")
+    mongod = find_mongod("mongod")
+    if mongod:
+        from octolib.store.mongod import LocalMongod
+
+        server = LocalMongod(Path(settings.data_dir) / "mongod", binary=mongod)
+        uri = server.ensure_running()
+        store = _connect_uri(uri, settings.db_name, kind="mongod")
+        store.description = f"private mongod at {uri.split('://', 1)[1]} (data in {server.dbpath})"
+        return store
+    return connect_embedded(Path(settings.data_dir) / "embedded", settings.db_name)
+
+
+def _connect_uri(uri: str, db_name: str, kind: str) -> Store:
+    import pymongo
+    from pymongo.errors import ConfigurationError, PyMongoError
+
+    shown = redact_uri(uri)
+    # Fail within 10 s when the server is away, unless the URI sets its own timeout.
+    options: dict[str, Any] = {} if "serverselectiontimeoutms" in uri.lower() else {"serverSelectionTimeoutMS": 10_000}
+    try:
+        client: Any = pymongo.MongoClient(uri, tz_aware=True, appname="octopus", **options)
+        client.admin.command("ping")
+    except ConfigurationError as exc:
+        raise StoreError(f"OCTO_MONGODB_URI is not a valid MongoDB URI ({shown}): {redact(str(exc))}") from None
+    except PyMongoError as exc:
+        raise StoreError(f"cannot reach MongoDB at {shown}: {redact_uri(str(exc))[:300]}") from None
+    return Store(client, db_name, kind, f"MongoDB at {shown}, database {db_name!r}")
+
+
+def connect_embedded(path: Path, db_name: str = "octopus") -> Store:
+    """Open (creating if needed) the embedded litemongo store in folder ``path``."""
+    try:
+        from litemongo import MongoClient, sqlite_store
+    except ImportError as exc:  # pragma: no cover - litemongo is a dependency on Python >= 3.11
+        raise StoreError(
+            f"the embedded store needs the litemongo package (Python 3.11+): {exc}. "
+            "Install it, or set OCTO_MONGODB_URI to a MongoDB server"
+        ) from None
+    path = Path(path).expanduser().resolve()
+    try:
+        client = MongoClient(sqlite_store.ServerStore(path), tz_aware=True)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot open the embedded store at {path}: {exc}") from None
+    with _announce_lock:
+        if str(path) not in _announced:
+            _announced.add(str(path))
+            logger.warning(
+                "using the embedded store at %s (litemongo: fine for trying out and small accounts; "
+                "set OCTO_MONGODB_URI or install mongod for a real MongoDB)",
+                path,
+            )
+    return Store(client, db_name, "embedded", f"embedded store (litemongo) at {path}, database {db_name!r}")
