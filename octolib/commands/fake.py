@@ -1,0 +1,53 @@
+"""``octo fake-api``: run the local EmailOctopus account in the foreground until Ctrl-C.
+
+For trying the product without a key, and for tests that need the server in another
+process (drive it through ``/_fake/advance``, ``/_fake/faults`` and ``/_fake/stats``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from octolib.fake import DEMO_API_KEY, SIZES, FakeAccount, FakeServer, Faults
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "fake-api", help="run a local fake EmailOctopus API v2 (seeded demo account) until Ctrl-C",
+        description="Serve a generated EmailOctopus account on 127.0.0.1 over HTTP, like API v2.",
+    )
+    p.add_argument("--port", type=int, default=8765, help="TCP port (0 = any free port; default 8765)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--seed", type=int, default=7, help="account seed: same seed, same data (default 7)")
+    p.add_argument("--size", default="demo", choices=sorted(SIZES), help="account size (default demo)")
+    p.add_argument("--latency", type=float, default=0.0, metavar="S", help="seconds added to every request")
+    p.add_argument("--rate-per-s", type=float, default=10.0, help="server-side token refill per second (default 10)")
+    p.add_argument("--burst", type=int, default=100, help="server-side bucket size (default 100)")
+    p.add_argument("--api-key", default=DEMO_API_KEY, help="the key clients must send (default: the demo key)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    account = FakeAccount.generate(seed=args.seed, size=args.size)
+    server = FakeServer(account, api_key=args.api_key, faults=Faults(latency_s=args.latency),
+                        rate_per_s=args.rate_per_s, burst=args.burst, host=args.host, port=args.port)
+    server.start()
+    print(f"fake EmailOctopus API on {server.base_url}  ({account!r})", flush=True)
+    print(f"export OCTO_API_BASE={server.base_url}", flush=True)
+    print(f"export OCTO_API_KEY={args.api_key}", flush=True)
+    print("Ctrl-C to stop", flush=True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # `kill <pid>` stops it as cleanly as Ctrl-C
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
