@@ -45,6 +45,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_SESSION_IDLE_MINUTES", "30", "Minutes without activity after which a login session of `octo serve` ends."),
     Setting("OCTO_LOCKOUT_ATTEMPTS", "5", "Failed logins (per user and per client address) that trigger a lockout."),
     Setting("OCTO_LOCKOUT_MINUTES", "15", "How long a lockout lasts, in minutes."),
+    Setting("OCTO_SYNC_EVERY", "60", "Minutes between incremental syncs run by `octo scheduler`."),
+    Setting("OCTO_SMTP_HOST", "", "SMTP server for emailing report PDFs to partners. Empty = delivery is off, nothing is sent."),
+    Setting("OCTO_SMTP_PORT", "587", "SMTP port (587 with STARTTLS; 465 implicit TLS; 25 plain)."),
+    Setting("OCTO_SMTP_USER", "", "SMTP login name (empty = no login)."),
+    Setting("OCTO_SMTP_PASSWORD", "", "SMTP password. Never logged."),
+    Setting("OCTO_SMTP_FROM", "", "Sender address of report emails (default: OCTO_SMTP_USER)."),
+    Setting("OCTO_SMTP_STARTTLS", "1", "1 = upgrade the SMTP connection with STARTTLS (refuse to send if the server cannot)."),
+    Setting("OCTO_RETENTION_DAYS", "90", "Metric snapshots older than this many days are thinned to one per campaign per day by `octo retention`."),
 )
 
 
@@ -73,6 +81,14 @@ class Settings:
     session_idle_minutes: float = 30.0
     lockout_attempts: int = 5
     lockout_minutes: float = 15.0
+    sync_every: float = 60.0
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    retention_days: float = 90.0
 
     @classmethod
     def from_env(
@@ -121,6 +137,14 @@ class Settings:
             session_idle_minutes=float(number("OCTO_SESSION_IDLE_MINUTES", float)),
             lockout_attempts=int(number("OCTO_LOCKOUT_ATTEMPTS", int)),
             lockout_minutes=float(number("OCTO_LOCKOUT_MINUTES", float)),
+            sync_every=float(number("OCTO_SYNC_EVERY", float)),
+            smtp_host=get("OCTO_SMTP_HOST"),
+            smtp_port=int(number("OCTO_SMTP_PORT", int)),
+            smtp_user=get("OCTO_SMTP_USER"),
+            smtp_password=env.get("OCTO_SMTP_PASSWORD", ""),
+            smtp_from=get("OCTO_SMTP_FROM"),
+            smtp_starttls=_truthy(get("OCTO_SMTP_STARTTLS")),
+            retention_days=float(number("OCTO_RETENTION_DAYS", float)),
         )
         settings.validate_timezone()
         return settings
