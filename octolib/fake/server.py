@@ -234,6 +234,7 @@ class FakeServer:
         self._request_count = 0
         self._by_status: dict[int, int] = {}
         self._httpd: ThreadingHTTPServer | None = None
+        self._bound = False  # base_url stays valid after stop(), for error messages and tests
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._routes: list[tuple[re.Pattern[str], Callable[[_Request], Any]]] = [
@@ -254,8 +255,8 @@ class FakeServer:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>``, the value for ``OCTO_API_BASE``."""
-        if self._httpd is None:
-            raise RuntimeError("the fake server is not started")
+        if not self._bound:
+            raise RuntimeError("the fake server has not been started")
         host = self.host if ":" not in self.host else f"[{self.host}]"
         return f"http://{host}:{self.port}"
 
@@ -267,7 +268,8 @@ class FakeServer:
         httpd.fake = self
         self.port = httpd.server_address[1]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+        self._bound = True
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
                                         name=f"octopus-fake:{self.port}", daemon=True)
         self._thread.start()
         log.info("fake EmailOctopus API on %s (%r)", self.base_url, self.account)
