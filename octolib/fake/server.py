@@ -483,8 +483,7 @@ class FakeServer:
             if descending:
                 start = next((i for i, it in enumerate(items) if key_of(it) < cursor), len(items))
             else:
-                keys = [key_of(it) for it in items]
-                start = bisect.bisect_right(keys, cursor)
+                start = bisect.bisect_right(items, cursor, key=key_of)
         chunk = items[start:start + limit]
         out: dict[str, Any] = dict(extra or {})
         out["data"] = [render(it) for it in chunk]
@@ -644,6 +643,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as requests' sessions expect
     server_version = "octopus-fake/1"
     timeout = 60  # idle keep-alive connections are closed after this
+    # Headers and body leave in one segment: with Nagle on and separate writes, every answer
+    # waited ~40 ms for the client's delayed ACK (measured: 21 requests/s instead of hundreds).
+    disable_nagle_algorithm = True
+    wbufsize = -1
     server: _HTTPServer
 
     def version_string(self) -> str:
