@@ -1,0 +1,87 @@
+"""Display formatting: the only way numbers reach a chart title, a table cell or a PDF.
+
+Why a module: a NaN rate (zero recipients, nothing selected) must read as "—", never as
+"nan%" in a partner's PDF. Every formatter takes a float (or None) and returns a string.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["MISSING", "format_rate", "format_count", "format_delta", "format_duration"]
+
+#: What a missing or undefined value prints as.
+MISSING = "—"
+
+
+def _number(x: Any) -> float | None:
+    """A finite float, or None for None/NaN/inf/non-numbers."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def format_rate(x: Any, digits: int = 1) -> str:
+    """A ratio as a percentage: ``0.382 -> "38.2%"``; NaN/None -> "—".
+
+    >>> format_rate(0.38245), format_rate(1), format_rate(float("nan")), format_rate(None)
+    ('38.2%', '100.0%', '—', '—')
+    >>> format_rate(0.0004, digits=2)
+    '0.04%'
+    """
+    value = _number(x)
+    if value is None:
+        return MISSING
+    return f"{value * 100:.{digits}f}%"
+
+
+def format_count(x: Any) -> str:
+    """An integer count with thousands separators: ``12345 -> "12,345"``; NaN -> "—".
+
+    >>> format_count(12345), format_count(0), format_count(float("nan"))
+    ('12,345', '0', '—')
+    """
+    value = _number(x)
+    if value is None:
+        return MISSING
+    return f"{round(value):,}"
+
+
+def format_delta(x: Any, digits: int = 1) -> str:
+    """A difference of two rates in percentage points, signed: ``0.012 -> "+1.2 pp"``.
+
+    >>> format_delta(0.012), format_delta(-0.005), format_delta(0.0), format_delta(None)
+    ('+1.2 pp', '-0.5 pp', '±0.0 pp', '—')
+    """
+    value = _number(x)
+    if value is None:
+        return MISSING
+    points = round(value * 100, digits)
+    if points == 0:
+        return f"±{0:.{digits}f} pp"
+    return f"{points:+.{digits}f} pp"
+
+
+def format_duration(seconds: Any) -> str:
+    """A duration for people: "45 s", "12 min", "3 h 5 min", "2 d 4 h"; NaN -> "—".
+
+    >>> [format_duration(s) for s in (45, 720, 11100, 187200, float("nan"))]
+    ['45 s', '12 min', '3 h 5 min', '2 d 4 h', '—']
+    """
+    value = _number(seconds)
+    if value is None or value < 0:
+        return MISSING
+    total = int(round(value))
+    if total < 60:
+        return f"{total} s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
