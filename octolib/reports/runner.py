@@ -66,7 +66,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: The parameters the runner sets in every template (each template must declare them).
-RUNNER_PARAMETERS = ("partner", "date_from", "date_to", "output_dir", "data_dir", "db_name", "timezone")
+RUNNER_PARAMETERS = ("partner", "date_from", "date_to", "output_dir", "data_dir", "db_name", "timezone",
+                     "image_server")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -205,7 +206,8 @@ def _describe_cell(nb_path: Path, cell_index: int | None, exec_count: Any) -> st
 
 
 def _execute_one(request: ReportRequest, result: ReportResult, settings: Settings, batch_dir: Path,
-                 templates_dir: Path | None, kernel_name: str | None, timeout_s: float) -> ReportResult:
+                 templates_dir: Path | None, kernel_name: str | None, timeout_s: float,
+                 image_server: str) -> ReportResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -224,6 +226,7 @@ def _execute_one(request: ReportRequest, result: ReportResult, settings: Setting
             "data_dir": str(Path(settings.data_dir).expanduser()),
             "db_name": settings.db_name,
             "timezone": settings.timezone,
+            "image_server": image_server,
             **dict(request.parameters),
         }
         check_parameters(path, parameters)
@@ -319,14 +322,19 @@ def run_batch(
     batch_id: str | None = None,
     kernel_name: str | None = None,
     timeout_s: float = 600.0,
+    images: bool = True,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> BatchResult:
     """Run every request on a pool of ``workers``, record each, write the batch manifest.
 
     A failing report is recorded as failed (with the cell that broke) and the others go
     on; the returned :class:`BatchResult` lists both. ``progress`` is called after each
-    report. ``store`` is opened from ``settings`` when not given.
+    report. ``store`` is opened from ``settings`` when not given. ``images=False`` skips
+    the shared chart renderer (each kernel then renders its own charts).
     """
+    from contextlib import ExitStack
+
+    from octolib.reports.images import ImageServer
     from octolib.store import connect
 
     requests = list(requests)
@@ -345,9 +353,12 @@ def run_batch(
             _record_start(store, res, batch_id, user, started)
         done = 0
         lock = threading.Lock()
-        with ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="octo-report") as pool:
+        with ExitStack() as stack:
+            server_url = stack.enter_context(ImageServer()).url if images and results else ""
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, int(workers)),
+                                                          thread_name_prefix="octo-report"))
             futures = [pool.submit(_execute_one, r.request, r, settings, batch_dir, templates_dir, kernel_name,
-                                   timeout_s) for r in results]
+                                   timeout_s, server_url) for r in results]
             for fut in as_completed(futures):
                 res = fut.result()
                 _record_end(store, res, clock(), root)

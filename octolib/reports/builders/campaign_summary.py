@@ -1,0 +1,267 @@
+"""``campaign_summary``: the partner's campaigns in the period.
+
+KPIs against the partner's own previous period and the account median, one row per
+campaign, rates over time, the best campaign, and link performance with destinations
+grouped (tracking parameters stripped). Computed through ``octolib.metrics`` only.
+
+Definitions used here:
+
+- period KPIs are *pooled*: summed counts, then the rate definitions of
+  ``octolib.metrics`` applied to the sums (a 10-recipient test send weighs 10, not 1);
+- "account median" is the median of the per-campaign rate over every campaign of the
+  account sent in the same period (the partner's included);
+- "best campaign" is the highest open rate among campaigns with at least 50 delivered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from octolib.charts.campaigns import comparison_figure, link_bars_figure
+from octolib.charts.time import rate_over_time_figure
+from octolib.metrics.aggregate import summarize, top_bottom
+from octolib.metrics.display import format_rate
+from octolib.metrics.flags import FlagThresholds, campaign_flags
+from octolib.metrics.links import link_performance
+from octolib.metrics.ratios import is_small
+from octolib.metrics.rates import campaign_rates_from
+from octolib.metrics.timeseries import rate_over_time
+from octolib.reports import narrative
+from octolib.reports.builders.common import (
+    MISSING,
+    SMALL,
+    SMALL_NOTE,
+    CampaignSet,
+    count_cell,
+    definitions_for,
+    delta_cell,
+    in_period,
+    local_day,
+    rate_cell,
+)
+from octolib.reports.document import ReportDocument, Section, Table
+from octolib.reports.partners import campaign_query
+from octolib.store import campaign_arrays, link_rows
+
+__all__ = ["build", "KPI_RATES"]
+
+#: (rate name, label, denominator column of CampaignRates)
+KPI_RATES: tuple[tuple[str, str, str], ...] = (
+    ("open_rate", "Open rate", "delivered"),
+    ("click_rate", "Click rate", "delivered"),
+    ("click_to_open_rate", "Click-to-open rate", "opened"),
+    ("bounce_rate", "Bounce rate", "sent"),
+    ("unsubscribe_rate", "Unsubscribe rate", "delivered"),
+    ("complaint_rate", "Complaint rate", "delivered"),
+)
+
+
+def _denominator(rates: Any, totals: dict[str, np.ndarray], which: str) -> int:
+    if which == "delivered":
+        return int(rates.delivered_count[0])
+    if which == "opened":
+        return int(totals["opened"][0])
+    return int(totals["sent"][0])
+
+
+def _unit_for(days: int) -> str:
+    return "day" if days <= 31 else ("week" if days <= 190 else "month")
+
+
+def build(ctx: Any) -> ReportDocument:
+    """The campaign summary of ``ctx.partner`` for ``ctx.period``."""
+    partner, period, previous, tz = ctx.partner, ctx.period, ctx.previous, ctx.tz
+    info = ctx.template
+    mine_all = campaign_arrays(ctx.store, campaign_query(partner))
+    now = CampaignSet(in_period(mine_all, period))
+    before = CampaignSet(in_period(mine_all, previous))
+    definitions = definitions_for(["delivered_count", "open_rate", "click_rate", "click_to_open_rate", "bounce_rate",
+                                   "unsubscribe_rate", "complaint_rate"])
+    doc = ReportDocument(
+        template=info.name, title=info.title, partner_slug=partner.slug, partner_name=partner.name,
+        period=period, provenance=ctx.provenance(definitions), brand_colour=partner.brand_colour,
+        logo_path=partner.logo, note=partner.note,
+    )
+    if len(now) == 0:
+        doc.empty_message = _empty_message(partner.name, period, mine_all, tz)
+        return doc
+
+    account = CampaignSet(in_period(campaign_arrays(ctx.store), period))
+    t_now, t_before = now.totals(), before.totals()
+    pooled_now, pooled_before = campaign_rates_from(t_now), campaign_rates_from(t_before)
+    per_campaign = campaign_rates_from(now.arrays)
+    per_account = campaign_rates_from(account.arrays)
+
+    # -- KPIs ------------------------------------------------------------------------------
+    kpi_rows = [
+        ["Campaigns sent", count_cell(len(now)), count_cell(len(before)), _count_delta(len(now), len(before)), MISSING],
+        ["Emails sent", count_cell(now.sum("sent")), count_cell(before.sum("sent")),
+         _count_delta(now.sum("sent"), before.sum("sent")), MISSING],
+        ["Delivered", count_cell(int(pooled_now.delivered_count[0])), count_cell(int(pooled_before.delivered_count[0])),
+         _count_delta(int(pooled_now.delivered_count[0]), int(pooled_before.delivered_count[0])), MISSING],
+    ]
+    changes: dict[str, narrative.RateChange] = {}
+    for name, label, den in KPI_RATES:
+        r_now = float(pooled_now.rate(name)[0])
+        r_before = float(pooled_before.rate(name)[0])
+        n_now = _denominator(pooled_now, t_now, den)
+        n_before = _denominator(pooled_before, t_before, den)
+        median = summarize(per_account.rate(name)).median
+        kpi_rows.append([label, rate_cell(r_now, n_now), rate_cell(r_before, n_before),
+                         delta_cell(r_now, r_before, n_now, n_before), format_rate(median)])
+        changes[name] = narrative.RateChange(label, r_now, r_before, n_now, n_before, median)
+    kpis = Table("kpis", "Key figures", ["Metric", "This period", "Previous period", "Change",
+                                         f"Account median ({len(account)} campaigns)"],
+                 kpi_rows, numeric=(1, 2, 3, 4),
+                 notes=[f"This period: {period.label()} ({period.start} to {period.end}); previous period: "
+                        f"{previous.label()} ({previous.start} to {previous.end}).", SMALL_NOTE,
+                        "Change in percentage points (pp); — when either side is missing or rests on too few emails. "
+                        "Account median: the median per-campaign rate of every campaign of the account sent in "
+                        "this period."],
+                 col_widths=(2.2, 1.4, 1.6, 1.0, 1.8))
+    doc.kpis = kpis
+
+    # -- per campaign ----------------------------------------------------------------------
+    names = [str(x) for x in now.arrays["name"]]
+    days = local_day(now.arrays["sent_at"], tz)
+    rows = []
+    for i in range(len(now)):
+        d = int(per_campaign.delivered_count[i])
+        opened = int(now.arrays["opened"][i])
+        rows.append([
+            names[i], days[i], count_cell(d),
+            rate_cell(per_campaign.open_rate[i], d), rate_cell(per_campaign.click_rate[i], d),
+            rate_cell(per_campaign.click_to_open_rate[i], opened),
+            rate_cell(per_campaign.bounce_rate[i], int(now.arrays["sent"][i])),
+            rate_cell(per_campaign.unsubscribe_rate[i], d),
+        ])
+    campaigns_table = Table(
+        "campaigns", "Campaigns in the period",
+        ["Campaign", "Sent on", "Delivered", "Open rate", "Click rate", "Click-to-open", "Bounce rate",
+         "Unsub. rate"],
+        rows, numeric=(2, 3, 4, 5, 6, 7), notes=[SMALL_NOTE], col_widths=(2.6, 1.5, 1.4, 1.3, 1.3, 1.35, 1.3, 1.4),
+    )
+
+    # -- best campaign and flags -----------------------------------------------------------
+    eligible = ~np.asarray(is_small(per_campaign.delivered_count), dtype=bool)
+    ranking = top_bottom(per_campaign.open_rate, k=3, eligible=eligible)
+    best_rows = [[names[i], rate_cell(per_campaign.open_rate[i], int(per_campaign.delivered_count[i])),
+                  rate_cell(per_campaign.click_rate[i], int(per_campaign.delivered_count[i])),
+                  count_cell(int(per_campaign.delivered_count[i]))] for i in ranking.top]
+    # Flags look at the partner's whole history, so "open rate fell below the list's recent
+    # median" has a baseline; only the period's campaigns are reported.
+    thresholds = FlagThresholds()
+    history = _sent(mine_all)
+    hist_flags = campaign_flags(campaign_rates_from(history), history["list_id"], history["sent_at"], thresholds)
+    in_now = np.isin(history["campaign_id"], now.arrays["campaign_id"])
+    hist_names = [str(x) for x in history["name"]]
+    flags = [
+        (f"a bounce rate above {format_rate(thresholds.bounce_rate)}",
+         [hist_names[i] for i in np.flatnonzero(in_now & hist_flags.high_bounce)]),
+        (f"a complaint rate above {format_rate(thresholds.complaint_rate)}",
+         [hist_names[i] for i in np.flatnonzero(in_now & hist_flags.high_complaints)]),
+        (f"an open rate more than {thresholds.open_drop_sigma:g} standard deviations below its list's recent median",
+         [hist_names[i] for i in np.flatnonzero(in_now & hist_flags.open_drop)]),
+    ]
+    flagged_ids = set(history["campaign_id"][in_now & hist_flags.any])
+    compare_fig = comparison_figure(
+        names, per_campaign.open_rate, "Open rate by campaign", reference=summarize(per_account.open_rate).median,
+        highlight=[cid in flagged_ids for cid in now.arrays["campaign_id"]], value_name="Open rate")
+
+    # -- over time ---------------------------------------------------------------------------
+    unit = _unit_for(period.days)
+    first, last = np.datetime64(period.start, "D"), np.datetime64(period.end, "D")
+    sent_at = now.arrays["sent_at"]
+    opens = rate_over_time(sent_at, now.arrays["opened"], per_campaign.delivered_count, unit, tz, first, last)
+    clicks = rate_over_time(sent_at, now.arrays["clicked"], per_campaign.delivered_count, unit, tz, first, last)
+    series_rows = [
+        [str(opens.start[i]), count_cell(int(opens.count[i])), count_cell(int(opens.denominator[i])),
+         rate_cell(opens.rate[i], int(opens.denominator[i])), rate_cell(clicks.rate[i], int(clicks.denominator[i]))]
+        for i in range(len(opens)) if opens.count[i] > 0
+    ]
+    over_time_table = Table("over_time", f"Rates by {unit} of sending",
+                            [f"{unit.capitalize()} starting", "Campaigns", "Delivered", "Open rate", "Click rate"],
+                            series_rows, numeric=(1, 2, 3, 4), notes=[SMALL_NOTE, f"{unit.capitalize()}s without a "
+                                                                      "campaign are left out."])
+    window = 4 if unit != "month" else 3
+    open_fig = rate_over_time_figure(opens, f"Open rate by {unit} of sending", "Open rate", window)
+    click_fig = rate_over_time_figure(clicks, f"Click rate by {unit} of sending", "Click rate", window)
+
+    # -- links -------------------------------------------------------------------------------
+    rows_l = link_rows(ctx.store, now.ids)
+    links = link_performance([r["url"] for r in rows_l], [r["clicked_total"] for r in rows_l],
+                             [r["clicked_unique"] for r in rows_l])
+    top_n = min(len(links), 15)
+    link_table_rows = [[str(links.url[i]), count_cell(int(links.clicked_total[i])),
+                        count_cell(int(links.clicked_unique[i])), format_rate(links.click_share[i]),
+                        count_cell(int(links.variants[i]))] for i in range(top_n)]
+    links_table = Table("links", "Link performance by destination",
+                        ["Destination", "Clicks", "Unique clicks", "Share of clicks", "Links merged"],
+                        link_table_rows, numeric=(1, 2, 3, 4), col_widths=(5.0, 1.0, 1.2, 1.2, 1.1),
+                        notes=["Tracking parameters (utm_* and the like) are removed, so a destination linked "
+                               "several ways counts once. Unique clicks are unique per campaign link, summed. "
+                               f"Top {top_n} of {len(links)} destinations."])
+    links_fig = link_bars_figure(links, "Clicks by destination", top=10)
+
+    # -- narrative ---------------------------------------------------------------------------
+    comparison = period.comparison_name()
+    sentences = [narrative.volume_sentence(partner.name, period.label(), comparison, len(now),
+                                           int(pooled_now.delivered_count[0]), len(before),
+                                           int(pooled_before.delivered_count[0]))]
+    for name in ("open_rate", "click_rate"):
+        sentences.append(narrative.rate_sentence(changes[name], comparison, format_rate))
+    if ranking.top.size:
+        i = int(ranking.top[0])
+        sentences.append(narrative.best_sentence(names[i], "open rate", format_rate(per_campaign.open_rate[i]),
+                                                 int(per_campaign.delivered_count[i])))
+    else:
+        sentences.append(f"No campaign reached {SMALL} delivered emails, so none is named best.")
+    sentences += narrative.flag_sentences(flags)
+    doc.narrative = sentences
+
+    campaign_blocks: list[Any] = [campaigns_table]
+    if best_rows:
+        campaign_blocks.append(Table("best", "Best campaigns by open rate",
+                                     ["Campaign", "Open rate", "Click rate", "Delivered"], best_rows,
+                                     numeric=(1, 2, 3),
+                                     notes=[f"Only campaigns with at least {SMALL} delivered emails are ranked."]))
+    campaign_blocks.append(ctx.chart("open_rate_by_campaign", "Open rate by campaign against the account median",
+                                     compare_fig, height=max(300, 120 + 28 * len(now))))
+    doc.sections = [
+        Section("Campaigns", campaign_blocks),
+        Section("Rates over time", [ctx.chart("open_rate_over_time", f"Open rate by {unit} of sending", open_fig),
+                                    ctx.chart("click_rate_over_time", f"Click rate by {unit} of sending", click_fig),
+                                    over_time_table]),
+        Section("Links", [ctx.chart("links", "Clicks by destination", links_fig,
+                                    height=max(300, 120 + 28 * min(len(links), 10))), links_table]),
+    ]
+    return doc
+
+
+def _sent(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    mask = ~np.isnat(arrays["sent_at"]) & (np.asarray(arrays["sent"]) > 0)
+    return {k: v[mask] for k, v in arrays.items()}
+
+
+def _count_delta(now: int, before: int) -> str:
+    if before == 0 and now == 0:
+        return "±0"
+    d = now - before
+    return f"{d:+,}" if d else "±0"
+
+
+def _empty_message(name: str, period: Any, mine_all: dict[str, np.ndarray], tz: str) -> str:
+    sent = ~np.isnat(mine_all["sent_at"]) & (np.asarray(mine_all["sent"]) > 0)
+    msg = (f"{name} had no campaign sent in {period.label()} ({period.start.isoformat()} to "
+           f"{period.end.isoformat()}), so there is nothing to report for this period.")
+    if sent.any():
+        lo, _ = period.bounds_utc()
+        before = mine_all["sent_at"][sent]
+        earlier = before[before < np.datetime64(lo.replace(tzinfo=None), "s")]
+        if earlier.size:
+            msg += f" The latest earlier campaign was sent on {local_day(earlier[-1:], tz)[0]}."
+    else:
+        msg += " No campaign matches this partner's campaign rules at all: check them in partners.yml."
+    return msg

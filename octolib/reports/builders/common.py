@@ -1,0 +1,123 @@
+"""What every template builder shares: the partner's campaigns in a period, and cells.
+
+Formatting rules (one place, so the PDF, CSV and notebook agree):
+
+- rates through ``octolib.metrics.format_rate``, counts through ``format_count``;
+- a rate resting on fewer than :data:`SMALL` units (``octolib.metrics.is_small``) is shown
+  with its count and marked: ``"25.0% † (n=16)"``, and the table carries :data:`SMALL_NOTE`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from octolib.metrics.definitions import METRIC_DEFINITIONS
+from octolib.metrics.display import MISSING, format_count, format_delta, format_rate
+from octolib.metrics.ratios import SMALL_DENOMINATOR, is_small
+from octolib.metrics.timezones import to_local
+from octolib.reports.period import Period
+from octolib.store import campaign_arrays
+
+__all__ = [
+    "SMALL", "SMALL_MARK", "SMALL_NOTE", "MISSING", "rate_cell", "count_cell", "delta_cell",
+    "CampaignSet", "partner_campaigns", "account_campaigns", "in_period", "definitions_for",
+    "local_day", "take",
+]
+
+SMALL = SMALL_DENOMINATOR
+SMALL_MARK = "†"
+SMALL_NOTE = (f"{SMALL_MARK} rests on fewer than {SMALL} delivered emails (n = how many): "
+              "read with care, small numbers swing a lot.")
+
+
+def rate_cell(rate: float, n: float | int, minimum: int = SMALL) -> str:
+    """A rate as printed: ``38.2%``; ``25.0% † (n=16)`` when its denominator is small.
+
+    >>> rate_cell(0.382, 900), rate_cell(0.25, 16), rate_cell(float("nan"), 0)
+    ('38.2%', '25.0% † (n=16)', '—')
+    """
+    text = format_rate(rate)
+    if text == MISSING:
+        return MISSING
+    if is_small(n, minimum):
+        return f"{text} {SMALL_MARK} (n={format_count(n)})"
+    return text
+
+
+def count_cell(n: Any) -> str:
+    return format_count(n)
+
+
+def delta_cell(now: float, before: float, n_now: float, n_before: float) -> str:
+    """The change in percentage points, or ``—`` when either side is missing or small."""
+    if is_small(n_now) or is_small(n_before):
+        return MISSING
+    return format_delta(now - before)
+
+
+def take(arrays: Mapping[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows ``mask`` of a dict of aligned arrays."""
+    return {k: v[mask] for k, v in arrays.items()}
+
+
+@dataclass
+class CampaignSet:
+    """Campaign rows (``campaign_arrays`` columns) of one selection; aligned arrays."""
+
+    arrays: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.arrays["campaign_id"])
+
+    @property
+    def ids(self) -> list[str]:
+        return [str(x) for x in self.arrays["campaign_id"]]
+
+    def sum(self, key: str) -> int:
+        return int(np.asarray(self.arrays[key], dtype=np.int64).sum()) if len(self) else 0
+
+    def totals(self) -> dict[str, np.ndarray]:
+        """One-row arrays of summed counts, so pooled rates use the metric definitions as-is."""
+        keys = ("sent", "bounced_hard", "bounced_soft", "opened", "clicked", "unsubscribed", "spam_complaints",
+                "opened_total", "clicked_total")
+        return {k: np.array([self.sum(k)], dtype=np.int64) for k in keys}
+
+
+def _sent_mask(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    sent_at = arrays["sent_at"]
+    return ~np.isnat(sent_at) & (np.asarray(arrays["sent"]) > 0)
+
+
+def in_period(arrays: Mapping[str, np.ndarray], period: Period) -> dict[str, np.ndarray]:
+    """Campaigns sent (``sent_at`` set, ``sent > 0``) within ``period`` (its local days)."""
+    lo, hi = period.bounds_utc()
+    lo64 = np.datetime64(lo.replace(tzinfo=None), "s")
+    hi64 = np.datetime64(hi.replace(tzinfo=None), "s")
+    sent_at = arrays["sent_at"]
+    ok = _sent_mask(arrays)
+    mask = ok & (np.where(ok, sent_at, lo64) >= lo64) & (np.where(ok, sent_at, lo64) < hi64)
+    return take(arrays, mask)
+
+
+def partner_campaigns(store: Any, query: dict[str, Any]) -> dict[str, np.ndarray]:
+    return campaign_arrays(store, query)
+
+
+def account_campaigns(store: Any) -> dict[str, np.ndarray]:
+    return campaign_arrays(store)
+
+
+def local_day(times: np.ndarray, tz: str) -> list[str]:
+    """``YYYY-MM-DD`` local dates of UTC ``datetime64`` values (``—`` for NaT)."""
+    local = to_local(np.asarray(times, dtype="datetime64[s]"), tz)
+    return [MISSING if np.isnat(t) else str(t.astype("datetime64[D]")) for t in local]
+
+
+def definitions_for(names: Sequence[str]) -> list[tuple[str, str, str]]:
+    """``(label, formula, meaning)`` rows of ``METRIC_DEFINITIONS`` for the named metrics."""
+    by_name = {d.name: d for d in METRIC_DEFINITIONS}
+    return [(by_name[n].label, by_name[n].formula, by_name[n].meaning) for n in names if n in by_name]

@@ -1,0 +1,161 @@
+"""Static images of plotly figures for the PDF (kaleido + the system Chromium).
+
+Why a module: kaleido 1.x drives a headless Chromium. Starting one costs 1.5-6 s on these
+machines, rendering a figure then ~0.2 s (STACK_NOTES §5). A batch of 30 reports, each in
+its own kernel, would pay the start 30 times. So the runner starts one
+:class:`ImageServer` per batch (one Chromium, kept warm) on 127.0.0.1 and passes its URL
+to each template as the literal ``image_server`` parameter; :func:`render_png` posts the
+figure's JSON there. A template run by hand (no server) renders in its own kernel.
+
+Also handled here: kaleido's server emits a "kopts" UserWarning on every call, which
+would land in an executed notebook's output, so warnings are silenced around it; and a
+machine without Chromium still gets its reports (``(None, reason)``: the PDF then says a
+chart is missing instead of the partner getting nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import urllib.error
+import urllib.request
+import warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["render_png", "render_local", "set_image_server", "ImageServer"]
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_render_lock = threading.Lock()
+_state: dict[str, Any] = {"started": False, "error": "", "server_url": ""}
+
+
+def set_image_server(url: str) -> None:
+    """Use the renderer at ``url`` (``""``: render in this process) for :func:`render_png`."""
+    _state["server_url"] = url or ""
+
+
+def _ensure_kaleido() -> str:
+    """Start kaleido's sync server once per process; returns an error text or ''."""
+    with _lock:
+        if _state["started"] or _state["error"]:
+            return _state["error"]
+        try:
+            import kaleido
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+            _state["started"] = True
+        except Exception as exc:  # noqa: BLE001 - no Chromium: charts are skipped, not the report
+            _state["error"] = f"static images unavailable: {type(exc).__name__}: {exc}"[:300]
+            log.warning("%s", _state["error"])
+        return _state["error"]
+
+
+def render_local(fig: Any, width: int = 900, height: int = 420, scale: float = 2.0) -> tuple[bytes | None, str]:
+    """Render in this process: ``(png, "")`` or ``(None, reason)``."""
+    error = _ensure_kaleido()
+    if error:
+        return None, error
+    try:
+        with _render_lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fig.to_image(format="png", width=width, height=height, scale=scale), ""
+    except Exception as exc:  # noqa: BLE001
+        return None, f"{type(exc).__name__}: {exc}"[:300]
+
+
+def render_png(fig: Any, width: int = 900, height: int = 420, scale: float = 2.0) -> tuple[bytes | None, str]:
+    """``(png_bytes, "")`` for ``fig`` at ``width`` x ``height`` CSS pixels times ``scale``,
+    or ``(None, reason)`` when no image can be made here.
+
+    Uses the batch's :class:`ImageServer` when one was set, else renders locally.
+    """
+    url = _state["server_url"]
+    if url:
+        body = fig.to_json(validate=False).encode("utf-8")
+        req = urllib.request.Request(f"{url}/png?width={int(width)}&height={int(height)}&scale={float(scale)}",
+                                     data=body, method="POST", headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                return resp.read(), ""
+        except urllib.error.HTTPError as exc:
+            return None, exc.read().decode("utf-8", "replace")[:300]
+        except OSError as exc:
+            log.warning("image server %s unreachable (%s); rendering locally", url, exc)
+    return render_local(fig, width, height, scale)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "octopus-images"
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        import plotly.io as pio
+
+        parts = urlsplit(self.path)
+        if parts.path != "/png":
+            self.send_error(404)
+            return
+        q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+            fig = pio.from_json(self.rfile.read(length).decode("utf-8"), skip_invalid=True)
+            png, error = render_local(fig, int(q.get("width", 900)), int(q.get("height", 420)),
+                                      float(q.get("scale", 2.0)))
+        except Exception as exc:  # noqa: BLE001 - a bad figure is that request's problem only
+            png, error = None, f"{type(exc).__name__}: {exc}"[:300]
+        if png is None:
+            data = error.encode("utf-8")
+            self.send_response(500)
+        else:
+            data = png
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        log.debug("image server: " + format, *args)
+
+
+class ImageServer:
+    """One warm Chromium for a batch of reports, on ``127.0.0.1`` (any free port).
+
+    Use as a context manager; :attr:`url` is what the templates get as ``image_server``.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://{host}:{self._httpd.server_address[1]}"
+        self._thread: threading.Thread | None = None
+
+    def start(self, warm: bool = True) -> "ImageServer":
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="octo-images", daemon=True)
+        self._thread.start()
+        if warm:  # start Chromium now, while the first kernels boot
+            threading.Thread(target=_warm, name="octo-images-warm", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> "ImageServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _warm() -> None:
+    try:
+        import plotly.graph_objects as go
+
+        render_local(go.Figure(go.Scatter(x=[0, 1], y=[0, 1])), 100, 100, 1)
+    except Exception as exc:  # noqa: BLE001 - warming is an optimisation only
+        log.debug("warming the image renderer failed: %s", exc)

@@ -1,0 +1,240 @@
+"""What a report template notebook calls: open the context, build, show, write.
+
+A template stays thin (STYLE.md §9): a ``parameters`` cell, then::
+
+    from octolib.reports import kit
+    ctx = kit.context("campaign_summary", partner=partner, date_from=date_from, date_to=date_to,
+                      data_dir=data_dir, db_name=db_name, timezone=timezone)
+    report = kit.build(ctx)
+    kit.show(report)
+    kit.write(report, output_dir, ctx)
+
+The notebook is an edge, like the CLI: :func:`context` is where settings are read
+(``Settings.from_env()``, then the non-secret overrides the runner passes as parameters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from octolib import __version__
+from octolib.config import Settings
+from octolib.reports.document import Chart, Paragraph, Provenance, ReportDocument, Table, appendix_csv
+from octolib.reports.partners import Partner, get_partner
+from octolib.reports.period import Period, parse_day, resolve_range
+from octolib.reports.templates import TemplateInfo, template_info
+
+__all__ = ["ReportContext", "context", "make_context", "latest_sync", "build", "show", "write"]
+
+log = logging.getLogger(__name__)
+
+
+def _utc(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def latest_sync(store: Any) -> tuple[datetime | None, str]:
+    """``(finished_at, run id)`` of the last successful sync run, or ``(None, "")``.
+
+    The report's numbers are "as of" this moment: the data cannot be newer than the sync
+    that brought it.
+    """
+    doc = store.sync_runs.find_one({"status": "succeeded", "finished_at": {"$ne": None}},
+                                   sort=[("finished_at", -1)])
+    if doc is None:
+        return None, ""
+    run_id = doc.get("run_id") or doc.get("_id") or ""
+    return _utc(doc.get("finished_at")), str(run_id)
+
+
+@dataclass
+class ReportContext:
+    """Everything a builder needs: the store, the partner, the periods and the provenance."""
+
+    settings: Settings
+    store: Any
+    partner: Partner
+    template: TemplateInfo
+    period: Period
+    data_as_of: datetime | None
+    sync_run_id: str
+    chart_width: int = 900
+    chart_height: int = 420
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def previous(self) -> Period:
+        return self.period.previous()
+
+    @property
+    def tz(self) -> str:
+        return self.period.tz
+
+    def provenance(self, definitions: Any = ()) -> Provenance:
+        return Provenance(
+            template=self.template.name, template_version=self.template.version, data_as_of=self.data_as_of,
+            sync_run_id=self.sync_run_id, definitions=tuple(definitions), timezone=self.tz,
+            software=f"octolib {__version__}",
+        )
+
+    def chart(self, key: str, title: str, figure: Any, height: int | None = None) -> Chart:
+        """A :class:`Chart` with its PNG rendered now (None + reason if it cannot be)."""
+        from octolib.reports.images import render_png
+
+        h = height or self.chart_height
+        png, error = render_png(figure, width=self.chart_width, height=h) if figure is not None else (None, "no figure")
+        return Chart(key=key, title=title, figure=figure, png=png, width_px=self.chart_width, height_px=h, error=error)
+
+    def _repr_html_(self) -> str:
+        rows = [
+            ("Partner", f"{self.partner.name} ({self.partner.slug})"),
+            ("Template", f"{self.template.title} v{self.template.version}"),
+            ("Period", f"{self.period.label()}: {self.period.start} to {self.period.end} ({self.tz})"),
+            ("Compared with", f"{self.previous.label()} ({self.period.comparison_name()})"),
+            ("Data as of", f"{self.data_as_of:%Y-%m-%d %H:%M} UTC, sync run {self.sync_run_id}"
+             if self.data_as_of else "no completed sync"),
+        ]
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                       for k, v in rows)
+        return f"<table>{body}</table>"
+
+
+def make_context(settings: Settings, store: Any, template: str, partner: str, date_from: str = "",
+                 date_to: str = "", today: date | None = None) -> ReportContext:
+    """The context from already-open settings and store (tests and the builder page use this).
+
+    The period is ``date_from..date_to`` when both are given; otherwise the partner's
+    ``default_range`` seen from the day of the last sync (so the same data gives the same
+    period), or from ``today`` when nothing was ever synced.
+    """
+    info = template_info(template)
+    p = get_partner(store, partner)
+    as_of, run_id = latest_sync(store)
+    tz = settings.timezone
+    if bool(date_from) != bool(date_to):
+        raise_ = "date_from" if not date_from else "date_to"
+        from octolib.errors import ConfigError
+
+        raise ConfigError(f"{raise_} is missing: give both --from and --to, or neither for the partner's default range")
+    if date_from:
+        period = Period(parse_day(date_from, "--from"), parse_day(date_to, "--to"), tz)
+    else:
+        reference = as_of.astimezone(ZoneInfo(tz)).date() if as_of else (today or datetime.now(timezone.utc).date())
+        period = resolve_range(p.default_range, reference, tz)
+    return ReportContext(settings=settings, store=store, partner=p, template=info, period=period,
+                         data_as_of=as_of, sync_run_id=run_id)
+
+
+def context(template: str, *, partner: str, date_from: str = "", date_to: str = "", data_dir: str = "",
+            db_name: str = "", timezone: str = "", image_server: str = "") -> ReportContext:
+    """Open the store and the partner for a template run (called from the notebook).
+
+    Settings come from the environment (the kernel inherits it: that is how a MongoDB URI
+    reaches it without being a parameter), then the literal overrides. ``image_server`` is
+    the runner's chart renderer (see :mod:`octolib.reports.images`).
+    """
+    from octolib.reports.images import set_image_server
+    from octolib.store import connect
+
+    set_image_server(image_server)
+    settings = Settings.from_env(dotenv=None)
+    changes: dict[str, Any] = {}
+    if data_dir:
+        changes["data_dir"] = Path(data_dir)
+    if db_name:
+        changes["db_name"] = db_name
+    if timezone:
+        changes["timezone"] = timezone
+    settings = settings.replace(**changes)
+    settings.validate_timezone()
+    store = connect(settings)
+    return make_context(settings, store, template, partner, date_from, date_to)
+
+
+def build(ctx: ReportContext) -> ReportDocument:
+    """Compute the report of ``ctx.template`` through its builder."""
+    from octolib.reports.builders import BUILDERS
+
+    return BUILDERS[ctx.template.name](ctx)
+
+
+# -- showing it in the notebook --------------------------------------------------------
+
+def table_html(table: Table) -> str:
+    """A :class:`Table` as HTML, cells exactly as in the PDF."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td style='text-align:{'right' if i in table.numeric else 'left'}'>{html.escape(c)}</td>"
+            for i, c in enumerate(row)) + "</tr>"
+        for row in table.rows)
+    notes = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in table.notes)
+    return f"<h4>{html.escape(table.title)}</h4><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
+
+
+def show(doc: ReportDocument) -> None:
+    """Display the report's narrative, tables and charts (the same numbers as the PDF)."""
+    from IPython.display import HTML, Image, display
+
+    parts = [f"<h2>{html.escape(doc.partner_name)}: {html.escape(doc.title)}, {html.escape(doc.period.label())}</h2>"]
+    if doc.empty_message:
+        parts.append(f"<p><b>{html.escape(doc.empty_message)}</b></p>")
+    if doc.narrative:
+        parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in doc.narrative) + "</ul>")
+    if doc.note:
+        parts.append(f"<p><i>Analyst note: {html.escape(doc.note)}</i></p>")
+    if doc.kpis is not None:
+        parts.append(table_html(doc.kpis))
+    display(HTML("".join(parts)))
+    for section in doc.sections:
+        display(HTML(f"<h3>{html.escape(section.title)}</h3>"))
+        for block in section.blocks:
+            if isinstance(block, Table):
+                display(HTML(table_html(block)))
+            elif isinstance(block, Chart):
+                if block.png:
+                    display(HTML(f"<h4>{html.escape(block.title)}</h4>"))
+                    display(Image(data=block.png, width=block.width_px))
+                else:
+                    display(HTML(f"<p>{html.escape(block.title)}: chart not drawn ({html.escape(block.error)})</p>"))
+            elif isinstance(block, Paragraph):
+                display(HTML(f"<p>{html.escape(block.text)}</p>"))
+
+
+def write(doc: ReportDocument, output_dir: str | Path, ctx: ReportContext | None = None) -> dict[str, Any]:
+    """Write ``<template>.pdf``, ``<template>.csv`` and ``<template>.json`` into ``output_dir``.
+
+    The JSON is what the runner reads back: period, data as of, sync run, file names and
+    the PDF's SHA-256. Returns it.
+    """
+    from octolib.reports.pdf import build_pdf
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pdf = build_pdf(doc)
+    csv = appendix_csv(doc)
+    (out / f"{doc.template}.pdf").write_bytes(pdf)
+    (out / f"{doc.template}.csv").write_bytes(csv)
+    prov = doc.provenance
+    info = {
+        "partner": doc.partner_slug, "template": doc.template, "template_version": prov.template_version,
+        "period": doc.period.as_dict(),
+        "data_as_of": prov.data_as_of.isoformat() if prov.data_as_of else "",
+        "sync_run_id": prov.sync_run_id, "empty": doc.is_empty,
+        "files": {"pdf": f"{doc.template}.pdf", "csv": f"{doc.template}.csv"},
+        "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+    }
+    (out / f"{doc.template}.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    if ctx is not None:
+        ctx.extras["written"] = info
+    return info
