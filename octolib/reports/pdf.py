@@ -107,6 +107,48 @@ def _p(text: str, style: Any) -> Any:
     return RLParagraph(escape(text).replace("\n", "<br/>"), style)
 
 
+_PAD = 13.0  # left + right cell padding, plus a little air
+
+
+def _column_widths(table: Table, width: float) -> list[float]:
+    """Column widths that fit ``width``: the table's proportions (or text lengths), but never
+    so narrow that a header word or a number has to be broken mid-word."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    n = len(table.columns)
+    if table.col_widths:
+        weights = list(table.col_widths)
+    else:
+        longest = [max([len(table.columns[i])] + [len(r[i]) for r in table.rows]) for i in range(n)]
+        weights = [float(min(max(k, 6), 40)) for k in longest]
+    total = sum(weights)
+    widths = [width * w / total for w in weights]
+    floor = []
+    for i in range(n):
+        words = table.columns[i].split() or [""]
+        need = max(stringWidth(w, FONT_BOLD, 8) for w in words)
+        if i in table.numeric:
+            for row in table.rows:
+                parts = row[i].split(" (") if "(" in row[i] else [row[i]]
+                need = max(need, max(stringWidth(p, FONT, 8) for p in parts))
+        floor.append(min(need + _PAD, width / 2))
+    for _ in range(n):  # raise narrow columns to their floor, take the room from the others
+        short = [i for i in range(n) if widths[i] < floor[i] - 0.01]
+        if not short:
+            break
+        extra = sum(floor[i] - widths[i] for i in short)
+        for i in short:
+            widths[i] = floor[i]
+        donors = [i for i in range(n) if widths[i] > floor[i] + 0.01]
+        room = sum(widths[i] - floor[i] for i in donors)
+        if room <= 0:
+            break
+        for i in donors:
+            widths[i] -= extra * (widths[i] - floor[i]) / room
+    scale = width / sum(widths)
+    return [w * scale for w in widths]
+
+
 def _table(table: Table, styles: dict[str, Any], colour: str, width: float) -> list[Any]:
     from reportlab.lib import colors
     from reportlab.platypus import KeepTogether, Spacer
@@ -116,15 +158,7 @@ def _table(table: Table, styles: dict[str, Any], colour: str, width: float) -> l
     numeric = set(table.numeric)
     header = [_p(c, styles["head_right" if i in numeric else "head"]) for i, c in enumerate(table.columns)]
     body = [[_p(c, styles["cell_right" if i in numeric else "cell"]) for i, c in enumerate(row)] for row in table.rows]
-    if table.col_widths:
-        total = sum(table.col_widths)
-        widths = [width * w / total for w in table.col_widths]
-    else:
-        # Proportional to the longest text per column, with a floor so numbers never wrap badly.
-        longest = [max([len(table.columns[i])] + [len(r[i]) for r in table.rows]) for i in range(len(table.columns))]
-        weights = [min(max(n, 6), 40) for n in longest]
-        total = sum(weights)
-        widths = [width * w / total for w in weights]
+    widths = _column_widths(table, width)
     rl = RLTable([header, *body], colWidths=widths, repeatRows=1)
     commands: list[tuple[Any, ...]] = [
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(colour)),

@@ -1,0 +1,236 @@
+"""``list_performance``: the partner's lists.
+
+Growth, net change per month, churn, engagement per list and the field configuration.
+The partner's lists are its ``campaigns.list_ids`` rule plus every list one of its
+campaigns was sent to. Computed through ``octolib.metrics`` only.
+
+Definitions used here (``octolib.metrics.lists``): a contact joined at its creation unless
+still pending, and left at its last update if unsubscribed (the API has no unsubscribe
+date); churn in a period is who left over everyone on the list during it. Engagement
+("engaged in the last N days": an open or a click) is measured at the data's as-of time,
+because the store keeps each contact's latest engagement only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from octolib.charts.campaigns import comparison_figure
+from octolib.charts.time import list_growth_figure
+from octolib.metrics.aggregate import grouped_rates
+from octolib.metrics.display import MISSING, format_rate
+from octolib.metrics.engagement import last_engaged_at
+from octolib.metrics.lists import Growth, list_counts, list_engagement, list_growth, membership_times
+from octolib.metrics.ratios import safe_ratio
+from octolib.metrics.rates import campaign_rates_from
+from octolib.reports import narrative
+from octolib.reports.builders.common import (
+    SMALL_NOTE,
+    count_cell,
+    definitions_for,
+    in_period,
+    rate_cell,
+)
+from octolib.reports.document import Paragraph, ReportDocument, Section, Table
+from octolib.reports.partners import campaign_query
+from octolib.store import campaign_arrays, contact_arrays
+
+__all__ = ["build", "partner_list_ids", "period_flow"]
+
+WINDOWS = (30, 90, 180)
+
+
+def partner_list_ids(partner: Any, campaigns: dict[str, np.ndarray], store: Any) -> list[str]:
+    """The partner's lists: its explicit ``list_ids`` plus every list its campaigns went to."""
+    ids = set(partner.campaigns.list_ids)
+    if len(campaigns["campaign_id"]):
+        for doc in store.campaigns.find({"emailoctopus_id": {"$in": [str(c) for c in campaigns["campaign_id"]]}},
+                                        {"_id": 0, "list_ids": 1}):
+            ids.update(str(x) for x in doc.get("list_ids") or [])
+    return sorted(ids)
+
+
+def period_flow(growth: Growth, period: Any) -> dict[str, float]:
+    """Joined, left, subscribers at the start and end, net change and churn in ``period``,
+    from a daily :class:`~octolib.metrics.lists.Growth`."""
+    start = np.asarray(growth.start, dtype="datetime64[D]")
+    lo, hi = np.datetime64(period.start, "D"), np.datetime64(period.end, "D")
+    inside = (start >= lo) & (start <= hi)
+    before = start < lo
+    at_start = int(growth.subscribers[before][-1]) if before.any() else 0
+    joined = int(np.asarray(growth.joined_count)[inside].sum())
+    left = int(np.asarray(growth.left_count)[inside].sum())
+    upto = start <= hi
+    at_end = int(growth.subscribers[upto][-1]) if upto.any() else 0
+    churn = float(safe_ratio(left, at_start + joined))
+    return {"at_start": at_start, "joined": joined, "left": left, "net": joined - left, "at_end": at_end,
+            "churn": churn}
+
+
+def _months_in(growth: Growth, period: Any) -> Growth:
+    start = np.asarray(growth.start, dtype="datetime64[D]")
+    lo = np.datetime64(period.start.replace(day=1), "D")
+    hi = np.datetime64(period.end, "D")
+    m = (start >= lo) & (start <= hi)
+    return Growth(start[m], growth.unit, growth.joined_count[m], growth.left_count[m], growth.net_change[m],
+                  growth.subscribers[m], growth.churn_rate[m])
+
+
+def build(ctx: Any) -> ReportDocument:
+    partner, period, previous, tz = ctx.partner, ctx.period, ctx.previous, ctx.tz
+    info = ctx.template
+    definitions = definitions_for(["churn_rate", "engaged_rate", "open_rate", "delivered_count"])
+    doc = ReportDocument(
+        template=info.name, title=info.title, partner_slug=partner.slug, partner_name=partner.name,
+        period=period, provenance=ctx.provenance(definitions), brand_colour=partner.brand_colour,
+        logo_path=partner.logo, note=partner.note,
+    )
+    mine = campaign_arrays(ctx.store, campaign_query(partner))
+    list_ids = partner_list_ids(partner, mine, ctx.store)
+    list_docs = {d["emailoctopus_id"]: d for d in ctx.store.lists.find(
+        {"emailoctopus_id": {"$in": list_ids}}, {"_id": 0, "emailoctopus_id": 1, "name": 1, "fields": 1,
+                                                 "double_opt_in": 1, "counts": 1})}
+    list_ids = [i for i in list_ids if i in list_docs]
+    if not list_ids:
+        doc.empty_message = (f"No list belongs to {partner.name}: none of its campaigns was sent to a list we "
+                             "know, and its campaign rules name no list_ids. Add list_ids to the partner in "
+                             "partners.yml to report on its lists.")
+        return doc
+    names = {i: str(list_docs[i].get("name") or i) for i in list_ids}
+    contacts = contact_arrays(ctx.store, list_ids)
+    joined, left = membership_times(contacts["status"], contacts["created_at"], contacts["last_updated_at"])
+    as_of = ctx.data_as_of or datetime.combine(period.end, datetime.min.time(), timezone.utc)
+    as_of64 = np.datetime64(as_of.astimezone(timezone.utc).replace(tzinfo=None), "s")
+
+    # -- flows: all lists together and per list ------------------------------------------------
+    daily = list_growth(joined, left, "day", tz)
+    now, before = period_flow(daily, period), period_flow(daily, previous)
+    per_list: dict[str, dict[str, float]] = {}
+    for lid in list_ids:
+        m = contacts["list_id"] == lid
+        per_list[lid] = period_flow(list_growth(joined[m], left[m], "day", tz), period)
+    counts = list_counts(contacts["list_id"], contacts["status"])
+    cidx = {str(k): i for i, k in enumerate(counts.list_id)}
+
+    def _count(arr: np.ndarray, lid: str) -> str:
+        return count_cell(int(arr[cidx[lid]])) if lid in cidx else "0"
+
+    kpis = Table("kpis", "Key figures", ["Metric", "This period", "Previous period"], [
+        ["Lists", count_cell(len(list_ids)), count_cell(len(list_ids))],
+        ["Subscribers at the start", count_cell(now["at_start"]), count_cell(before["at_start"])],
+        ["Joined", count_cell(now["joined"]), count_cell(before["joined"])],
+        ["Left (unsubscribed)", count_cell(now["left"]), count_cell(before["left"])],
+        ["Net change", _signed(now["net"]), _signed(before["net"])],
+        ["Subscribers at the end", count_cell(now["at_end"]), count_cell(before["at_end"])],
+        ["Churn rate", rate_cell(now["churn"], now["at_start"] + now["joined"]),
+         rate_cell(before["churn"], before["at_start"] + before["joined"])],
+    ], numeric=(1, 2), notes=[f"This period: {period.label()} ({period.start} to {period.end}); previous period: "
+                              f"{previous.label()} ({previous.start} to {previous.end}).",
+                              SMALL_NOTE.replace("delivered emails", "people on the lists")],
+        col_widths=(2.4, 1.3, 1.3))
+    doc.kpis = kpis
+
+    overview = Table("lists", "Lists", ["List", "Subscribed now", "Unsubscribed", "Pending", "Joined in period",
+                                        "Left in period", "Net change", "Churn rate"], [
+        [names[lid], _count(counts.subscribed, lid), _count(counts.unsubscribed, lid), _count(counts.pending, lid),
+         count_cell(per_list[lid]["joined"]), count_cell(per_list[lid]["left"]), _signed(per_list[lid]["net"]),
+         rate_cell(per_list[lid]["churn"], per_list[lid]["at_start"] + per_list[lid]["joined"])]
+        for lid in list_ids
+    ], numeric=(1, 2, 3, 4, 5, 6, 7), notes=[SMALL_NOTE.replace("delivered emails", "people on the list"),
+                                             "Counts now are from the contacts as of the last sync."],
+        col_widths=(2.6, 1.2, 1.2, 1.0, 1.1, 1.1, 1.1, 1.3))
+
+    monthly = _months_in(list_growth(joined, left, "month", tz), period)
+    month_rows = [[str(monthly.start[i])[:7], count_cell(int(monthly.joined_count[i])),
+                   count_cell(int(monthly.left_count[i])), _signed(int(monthly.net_change[i])),
+                   count_cell(int(monthly.subscribers[i])),
+                   rate_cell(monthly.churn_rate[i], int(monthly.subscribers[i] - monthly.net_change[i]
+                                                        + monthly.joined_count[i]))]
+                  for i in range(len(monthly))]
+    month_table = Table("monthly", "Net change per month (all the partner's lists)",
+                        ["Month", "Joined", "Left", "Net change", "Subscribers at month end", "Churn rate"],
+                        month_rows, numeric=(1, 2, 3, 4, 5), notes=[SMALL_NOTE.replace("delivered emails",
+                                                                                      "people on the lists")])
+    growth_fig = list_growth_figure(monthly, "Joined, left and subscribers per month")
+
+    # -- engagement per list -----------------------------------------------------------------
+    last = last_engaged_at(contacts["last_opened_at"], contacts["last_clicked_at"])
+    engaged = {w: list_engagement(contacts["list_id"], contacts["status"], last, as_of64, w) for w in WINDOWS}
+    eidx = {str(k): i for i, k in enumerate(engaged[WINDOWS[0]].list_id)}
+    sent_now = in_period(mine, period)
+    rates = campaign_rates_from(sent_now)
+    by_list = grouped_rates(sent_now["list_id"], sent_now["opened"], rates.delivered_count)
+    gidx = {str(k): i for i, k in enumerate(by_list.keys)}
+    eng_rows = []
+    for lid in list_ids:
+        row = [names[lid], _count(counts.subscribed, lid)]
+        for w in WINDOWS:
+            e = engaged[w]
+            row.append(rate_cell(e.engaged_rate[eidx[lid]], int(e.subscribed_count[eidx[lid]])) if lid in eidx
+                       else MISSING)
+        if lid in gidx:
+            g = gidx[lid]
+            row += [count_cell(int(by_list.count[g])), rate_cell(by_list.rate[g], int(by_list.denominator[g]))]
+        else:
+            row += ["0", MISSING]
+        eng_rows.append(row)
+    engagement_table = Table(
+        "engagement", "Engagement per list",
+        ["List", "Subscribed", *[f"Engaged {w} d" for w in WINDOWS], "Campaigns in period", "Open rate in period"],
+        eng_rows, numeric=(1, 2, 3, 4, 5, 6),
+        notes=[f"Engaged N d: subscribed contacts with an open or a click in the N days before "
+               f"{as_of:%Y-%m-%d %H:%M} UTC (the data's as-of time). Open rate: the partner's campaigns of the "
+               "period, by the list each was sent to first.", SMALL_NOTE])
+    e90 = engaged[90]
+    eng_fig = comparison_figure([names.get(str(k), str(k)) for k in e90.list_id], e90.engaged_rate,
+                                "Subscribers engaged in the last 90 days", value_name="Engaged (90 days)")
+
+    # -- fields ------------------------------------------------------------------------------
+    field_rows = []
+    for lid in list_ids:
+        for f in list_docs[lid].get("fields") or []:
+            fallback = f.get("fallback")
+            field_rows.append([names[lid], str(f.get("tag", "")), str(f.get("type", "")), str(f.get("label", "")),
+                               MISSING if fallback in (None, "") else str(fallback)])
+    fields_table = Table("fields", "Field configuration", ["List", "Tag", "Type", "Label", "Fallback"], field_rows,
+                         col_widths=(2.2, 1.6, 1.4, 1.8, 1.4))
+    doi = [f"{names[lid]}: double opt-in {'on' if list_docs[lid].get('double_opt_in') else 'off'}"
+           for lid in list_ids]
+
+    # -- narrative ---------------------------------------------------------------------------
+    comparison = period.comparison_name()
+    lists_word = narrative.plural(len(list_ids), "list")
+    direction = "grew by" if now["net"] > 0 else ("shrank by" if now["net"] < 0 else "held steady at")
+    amount = f"{abs(int(now['net'])):,} net subscribers" if now["net"] else f"{now['at_end']:,} subscribers"
+    sentences = [
+        f"{partner.name}'s {lists_word} {direction} {amount} in {period.label()} "
+        f"({now['joined']:,} joined, {now['left']:,} left), ending with {now['at_end']:,} subscribers.",
+    ]
+    n_now, n_before = now["at_start"] + now["joined"], before["at_start"] + before["joined"]
+    sentences.append(narrative.rate_sentence(narrative.RateChange("Churn", now["churn"], before["churn"], int(n_now),
+                                                                  int(n_before)), comparison, format_rate)
+                     .replace("delivered emails", "people on the lists").replace("delivered email", "person on the lists")
+                     .replace("nothing was delivered", "nobody was on the lists"))
+    valid = [(float(e90.engaged_rate[eidx[lid]]), lid) for lid in list_ids
+             if lid in eidx and not np.isnan(e90.engaged_rate[eidx[lid]])]
+    if valid:
+        rate, lid = max(valid)
+        sentences.append(f"The most engaged list is “{names[lid]}”: {format_rate(rate)} of its subscribers "
+                         "opened or clicked in the last 90 days.")
+    doc.narrative = sentences
+    doc.sections = [
+        Section("Lists and growth", [overview, ctx.chart("growth", "Joined, left and subscribers per month",
+                                                         growth_fig), month_table]),
+        Section("Engagement", [ctx.chart("engaged_90", "Subscribers engaged in the last 90 days", eng_fig,
+                                         height=max(300, 120 + 28 * len(list_ids))), engagement_table]),
+        Section("Field configuration", [fields_table, Paragraph("; ".join(doi) + ".", "small")]),
+    ]
+    return doc
+
+
+def _signed(n: float) -> str:
+    n = int(n)
+    return f"{n:+,}" if n else "±0"
