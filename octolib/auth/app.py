@@ -1,0 +1,111 @@
+"""The Jupyter server that ``octo serve`` runs: jupyter_server + JupyterLab + Voilà, behind the login.
+
+Why a ServerApp subclass rather than a config file: some settings must hold whatever a
+``jupyter_server_config.py`` or ``voila.json`` on the machine says (no unauthenticated
+access, XSRF on, our identity provider, no files through ``/voila/files``), and the login
+gate (:mod:`octolib.auth.gate`) must run after every extension has added its routes. A
+subclass can enforce both, and refuses to start when it cannot.
+
+Run it as ``python -m octolib.auth.app [jupyter options]``; ``octolib.auth.server`` builds
+the options.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.serverapp import ServerApp
+from jupyter_server.utils import url_path_join
+from traitlets import Unicode, default
+
+from octolib.auth.gate import RouteInfo, gate_routes
+from octolib.auth.jupyter import OctoIdentityProvider
+
+__all__ = ["OctoServerApp", "main"]
+
+# Extensions that are installed alongside JupyterLab but not wanted here: terminals give a
+# shell, and language servers are not installed; fewer routes, less memory.
+_DISABLED_EXTENSIONS = {"jupyter_server_terminals": False, "jupyter_lsp": False}
+
+
+class OctoServerApp(ServerApp):
+    """jupyter_server with the octopus identity provider, the route gate and a landing page."""
+
+    description = "octopus: Voilà dashboards and JupyterLab behind a login"
+
+    route_table_file = Unicode("", config=True,
+                               help="If set, write the gated route table (JSON) here at start, for audits and tests.")
+
+    @default("identity_provider_class")
+    def _default_identity_provider_class(self) -> type:
+        return OctoIdentityProvider
+
+    @default("kernel_manager_class")
+    def _default_kernel_manager_class(self) -> str:
+        return "octolib.auth.kernels.CappedKernelManager"
+
+    @default("default_url")
+    def _default_default_url(self) -> str:
+        return "/dashboards"
+
+    route_table: list[RouteInfo]
+
+    def init_server_extensions(self) -> None:
+        self.jpserver_extensions.update(_DISABLED_EXTENSIONS)
+        super().init_server_extensions()
+
+    def init_configurables(self) -> None:
+        # Whatever the config files said: these are the login gate's assumptions.
+        if not (isinstance(self.identity_provider_class, type)
+                and issubclass(self.identity_provider_class, OctoIdentityProvider)):
+            self.log.warning("ignoring identity_provider_class=%r: octo serve always uses OctoIdentityProvider",
+                             self.identity_provider_class)
+            self.identity_provider_class = OctoIdentityProvider
+        self.allow_unauthenticated_access = False
+        self.disable_check_xsrf = False
+        self.terminals_enabled = False
+        # Voilà serves images from the notebook folder without a session by default.
+        self.config.VoilaConfiguration.file_allowlist = []
+        super().init_configurables()
+
+    def init_webapp(self) -> None:
+        secure = bool(getattr(self.identity_provider, "secure_cookie", False))
+        xsrf_kwargs: dict[str, Any] = {"path": self.base_url, "samesite": "Lax"}
+        if secure:
+            xsrf_kwargs["secure"] = True
+        self.tornado_settings = {**self.tornado_settings, "xsrf_cookie_kwargs": xsrf_kwargs}
+        super().init_webapp()
+        from octolib.auth.landing import LandingHandler
+
+        self.web_app.add_handlers(".*$", [(url_path_join(self.base_url, "dashboards"), LandingHandler)])
+
+    def initialize(self, argv: list[str] | None = None, *args: Any, **kwargs: Any) -> None:
+        super().initialize(argv, *args, **kwargs)
+        if self._dispatching:
+            return
+        self._check_voila_files()
+        self.route_table = gate_routes(self.web_app, self.base_url)
+        if self.route_table_file:
+            path = Path(self.route_table_file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps([r.__dict__ for r in self.route_table], indent=1))
+
+    def _check_voila_files(self) -> None:
+        """Refuse to start if a voila.json re-opened ``/voila/files`` to some file types."""
+        from octolib.auth.gate import iter_routes
+
+        for rule in iter_routes(self.web_app):
+            kwargs = rule.target_kwargs or {}
+            if "allowlist" in kwargs and kwargs["allowlist"]:
+                raise SystemExit(
+                    f"octo serve: VoilaConfiguration.file_allowlist is {kwargs['allowlist']!r} "
+                    "(from a voila.json or jupyter config); it must be [] so no file leaves through /voila/files"
+                )
+
+
+main = OctoServerApp.launch_instance
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

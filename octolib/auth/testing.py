@@ -1,0 +1,135 @@
+"""Run the real ``octo serve`` in a child process, and sign in to it (tests, benchmarks).
+
+Why in the library: the route crawler, the login tests, the browser test and the
+benchmarks all need the same thing (a server on a free port with its own data folder,
+ready when the call returns, stopped by its own PID), and ``octolib.fake`` sets the
+precedent of shipping the test double next to the code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunningServer", "free_port", "running_server", "login", "xsrf_token"]
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    port: int
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    notebooks_dir: Path
+    log_path: Path
+    routes_file: Path
+    env: dict[str, str] = field(repr=False, default_factory=dict)
+
+    def routes(self) -> list[dict[str, Any]]:
+        """The route table the server wrote at start (pattern, handler, public, websocket)."""
+        return list(json.loads(self.routes_file.read_text()))
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def cookie_secret(self) -> bytes:
+        """The server's cookie-signing secret (tests use it to forge expired sessions)."""
+        return (self.data_dir / "jupyter" / "cookie_secret").read_bytes()
+
+
+@contextmanager
+def running_server(
+    notebooks_dir: Path,
+    data_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+    start_timeout_s: float = 90.0,
+) -> Iterator[RunningServer]:
+    """Start ``octo serve`` on a free port; yield once ``/login`` answers; stop it by PID.
+
+    ``env`` adds or overrides variables (e.g. ``OCTO_SESSION_IDLE_MINUTES``). The server's
+    output goes to ``data_dir/serve.log``, quoted in the error when it does not come up.
+    """
+    import requests
+
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    routes_file = data_dir / "routes.json"
+    log_path = data_dir / "serve.log"
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("OCTO_")}
+    child_env.update({"OCTO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+                      # keep kernels and jupyter state of this server apart from the user's
+                      "JUPYTER_RUNTIME_DIR": str(data_dir / "runtime")})
+    child_env.update(env or {})
+    cmd = [sys.executable, "-m", "octolib.cli", "serve", "--port", str(port),
+           "--notebooks-dir", str(notebooks_dir), "--routes-file", str(routes_file), *extra_args]
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(cmd, env=child_env, stdout=log_file, stderr=subprocess.STDOUT,
+                                cwd=str(data_dir), start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    server = RunningServer(url, port, proc, data_dir, Path(notebooks_dir), log_path, routes_file, child_env)
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"octo serve exited with {proc.returncode}:\n{server.log_text()[-4000:]}")
+            try:
+                if requests.get(url + "login", timeout=2).status_code == 200 and routes_file.exists():
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"octo serve did not answer within {start_timeout_s} s:\n{server.log_text()[-4000:]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+_XSRF_RE = re.compile(r'name="_xsrf" value="([^"]+)"')
+
+
+def xsrf_token(session: Any, base_url: str) -> str:
+    """Load the login page (which sets the ``_xsrf`` cookie) and return the form's token."""
+    page = session.get(base_url + "login", timeout=10)
+    match = _XSRF_RE.search(page.text)
+    if not match:
+        raise AssertionError(f"no _xsrf field on the login page (HTTP {page.status_code})")
+    return match.group(1)
+
+
+def login(session: Any, base_url: str, username: str, password: str, *, remember: bool = False,
+          next_url: str = "/dashboards") -> Any:
+    """Sign in through the form like a browser; returns the POST's response (not followed)."""
+    token = xsrf_token(session, base_url)
+    data = {"_xsrf": token, "username": username, "password": password}
+    if remember:
+        data["remember"] = "1"
+    return session.post(base_url + "login", params={"next": next_url}, data=data,
+                        allow_redirects=False, timeout=30)
