@@ -70,4 +70,4 @@ def to_html(fig: go.Figure, full_html: bool = True, include_plotlyjs: bool | str
                                                   and "://" in include_plotlyjs):
         raise ValueError("include_plotlyjs must be True, False, 'directory' or a local path: no CDN")
     return pio.to_html(fig, full_html=full_html, include_plotlyjs=include_plotlyjs, include_mathjax=False,
-                       config={"displaylogo": False, "showLink": False})
+                       config={"displaylogo": False})

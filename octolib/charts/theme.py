@@ -41,7 +41,6 @@ NO_DATA = "No data for this selection"
 #: plotly ``config`` for dashboards: no plotly logo or cloud links, PNG download at 2x.
 FIGURE_CONFIG: dict = {
     "displaylogo": False,
-    "showLink": False,
     "responsive": True,
     "toImageButtonOptions": {"format": "png", "scale": 2},
     "modeBarButtonsToRemove": ["lasso2d", "select2d"],

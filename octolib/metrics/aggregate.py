@@ -95,13 +95,15 @@ def summarize(rates: ArrayLike, weights: ArrayLike | None = None,
     nan = float("nan")
     if v.size == 0:
         return RateSummary(int(r.size), 0, nan, nan, nan, nan, nan, nan, {float(p): nan for p in percentiles})
-    mean = float(v.mean())
+    lo, hi = float(v.min()), float(v.max())
+    # float rounding can put a mean of equal values one ulp outside them; keep it inside
+    mean = float(np.clip(v.mean(), lo, hi))
     if weights is None:
         weighted = mean
     else:
         w = np.broadcast_to(np.asarray(weights, dtype=np.float64).reshape(-1), r.shape)[valid]
         wok = ~np.isnan(w) & (w > 0)
-        weighted = float(np.dot(v[wok], w[wok]) / w[wok].sum()) if wok.any() else nan
+        weighted = float(np.clip(np.dot(v[wok], w[wok]) / w[wok].sum(), lo, hi)) if wok.any() else nan
     std = float(v.std(ddof=1)) if v.size > 1 else nan
     pct = np.percentile(v, list(percentiles)) if len(percentiles) else np.zeros(0)
     return RateSummary(
@@ -111,8 +113,8 @@ def summarize(rates: ArrayLike, weights: ArrayLike | None = None,
         weighted_mean=weighted,
         median=float(np.median(v)),
         std=std,
-        min=float(v.min()),
-        max=float(v.max()),
+        min=lo,
+        max=hi,
         percentiles={float(p): float(x) for p, x in zip(percentiles, pct)},
     )
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from octolib.metrics.display import format_rate
+from octolib.metrics.flags import FlagThresholds
+
 __all__ = ["MetricDefinition", "METRIC_DEFINITIONS", "definitions_markdown", "definition"]
 
 
@@ -22,6 +25,8 @@ class MetricDefinition:
     meaning: str
 
 
+_FLAGS = FlagThresholds()
+
 METRIC_DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition("delivered_count", "Delivered", "sent − hard bounces − soft bounces",
                      "Emails that reached a mailbox."),
@@ -33,7 +38,8 @@ METRIC_DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition("click_to_open_rate", "Click-to-open rate", "unique clicks ÷ unique opens",
                      "Of those who opened, the share who clicked: how well the content worked."),
     MetricDefinition("bounce_rate", "Bounce rate", "(hard + soft bounces) ÷ sent",
-                     "Share of sends that did not arrive; flagged above 2 %."),
+                     "Share of sends that did not arrive; flagged above "
+                     f"{format_rate(_FLAGS.bounce_rate, 0)} by default."),
     MetricDefinition("hard_bounce_rate", "Hard bounce rate", "hard bounces ÷ sent",
                      "Permanent failures (address does not exist)."),
     MetricDefinition("soft_bounce_rate", "Soft bounce rate", "soft bounces ÷ sent",
@@ -41,7 +47,8 @@ METRIC_DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition("unsubscribe_rate", "Unsubscribe rate", "unsubscribes ÷ delivered",
                      "Share of recipients who left the list from this email."),
     MetricDefinition("complaint_rate", "Complaint rate", "spam complaints ÷ delivered",
-                     "Share of recipients who marked the email as spam; flagged above 0.1 %."),
+                     "Share of recipients who marked the email as spam; flagged above "
+                     f"{format_rate(_FLAGS.complaint_rate)} by default."),
     MetricDefinition("time_to_open", "Time to open", "median of (first open − send time)",
                      "How soon a typical opener opened; half-life = ln 2 × mean delay."),
     MetricDefinition("engaged_rate", "Engaged (N days)",
