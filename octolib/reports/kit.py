@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from octolib import __version__
 from octolib.config import Settings
-from octolib.reports.document import Chart, Paragraph, Provenance, ReportDocument, Table, appendix_csv
+from octolib.reports.document import Chart, Paragraph, Provenance, ReportDocument, Table, appendix_csv, scrub
 from octolib.reports.partners import Partner, get_partner
 from octolib.reports.period import Period, parse_day, resolve_range
 from octolib.reports.templates import TemplateInfo, template_info
@@ -95,8 +95,8 @@ class ReportContext:
         png, error = render_png(figure, width=self.chart_width, height=h) if figure is not None else (None, "no figure")
         return Chart(key=key, title=title, figure=figure, png=png, width_px=self.chart_width, height_px=h, error=error)
 
-    def _repr_html_(self) -> str:
-        rows = [
+    def _rows(self) -> list[tuple[str, str]]:
+        return [
             ("Partner", f"{self.partner.name} ({self.partner.slug})"),
             ("Template", f"{self.template.title} v{self.template.version}"),
             ("Period", f"{self.period.label()}: {self.period.start} to {self.period.end} ({self.tz})"),
@@ -104,9 +104,15 @@ class ReportContext:
             ("Data as of", f"{self.data_as_of:%Y-%m-%d %H:%M} UTC, sync run {self.sync_run_id}"
              if self.data_as_of else "no completed sync"),
         ]
+
+    def __repr__(self) -> str:
+        # What an executed notebook shows: no recipients, no settings, no addresses.
+        return scrub("\n".join(f"{k}: {v}" for k, v in self._rows()))
+
+    def _repr_html_(self) -> str:
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                       for k, v in rows)
-        return f"<table>{body}</table>"
+                       for k, v in self._rows())
+        return scrub(f"<table>{body}</table>")
 
 
 def make_context(settings: Settings, store: Any, template: str, partner: str, date_from: str = "",

@@ -33,7 +33,7 @@ import difflib
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -106,8 +106,8 @@ class Partner:
     brand_colour: str = DEFAULT_COLOUR
     logo: str = ""
     default_range: Any = "last_quarter"
-    recipients: tuple[str, ...] = ()
-    note: str = ""
+    recipients: tuple[str, ...] = field(default=(), repr=False)  # addresses: never in a notebook's output
+    note: str = field(default="", repr=False)
 
     def as_document(self) -> dict[str, Any]:
         """The ``partners`` document (and the YAML entry) for this partner."""

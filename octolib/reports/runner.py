@@ -188,18 +188,26 @@ def check_parameters(path: Path, parameters: Mapping[str, Any]) -> None:
 # -- running ------------------------------------------------------------------------------
 
 def _describe_cell(nb_path: Path, cell_index: int | None, exec_count: Any) -> str:
-    """``cell 5 "compute" (report = build(ctx))``: which cell of the executed notebook broke."""
-    label = f"cell {cell_index}" if cell_index is not None else f"cell [{exec_count}]"
+    """``cell 5 'compute' (report = build(ctx))``: which cell of the template broke.
+
+    Found in the executed notebook as the code cell holding the error output (papermill
+    adds cells to that notebook, so its index is not the template's); numbered as in the
+    template, with the cell's name (``metadata.octopus.name`` or its id) and first line.
+    """
+    label = f"cell [{exec_count}]" if exec_count is not None else f"cell {cell_index}"
     try:
         import nbformat
 
         nb = nbformat.read(str(nb_path), as_version=4)
-        cell = nb.cells[cell_index] if cell_index is not None else None
-        if cell is not None:
-            name = cell.get("metadata", {}).get("octopus", {}).get("name") or cell.get("id", "")
-            first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
-            label += f" {name!r}" if name else ""
-            label += f" ({first[:60]})" if first else ""
+        added = {"injected-parameters", "papermill-error-cell-tag"}
+        template_cells = [c for c in nb.cells if not added & set(c.get("metadata", {}).get("tags", []))]
+        for i, cell in enumerate(template_cells):
+            if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                name = cell.get("metadata", {}).get("octopus", {}).get("name") or cell.get("id", "")
+                first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")),
+                             "")
+                label = f"cell {i}" + (f" {name!r}" if name else "") + (f" ({first[:60]})" if first else "")
+                break
     except Exception as exc:  # noqa: BLE001 - naming the cell is best effort; the error still goes out
         log.debug("could not read %s to name the failed cell: %s", nb_path, exc)
     return label
