@@ -159,7 +159,7 @@ class OctoIdentityProvider(IdentityProvider):
     idle_minutes = Float(None, allow_none=True, config=True,
                          help="Idle timeout in minutes; default OCTO_SESSION_IDLE_MINUTES.")
     max_session_hours = Float(12.0, config=True, help="A session ends this long after login, however active.")
-    user_cache_seconds = Float(5.0, config=True,
+    user_cache_seconds = Float(1.0, config=True,
                                help="How long a user's state (active, logged out) is cached per process.")
 
     @default("token")

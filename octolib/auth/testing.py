@@ -51,8 +51,16 @@ class RunningServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def cookie_secret(self) -> bytes:
-        """The server's cookie-signing secret (tests use it to forge expired sessions)."""
-        return (self.data_dir / "jupyter" / "cookie_secret").read_bytes()
+        """The server's cookie-signing key (tests use it to forge expired sessions).
+
+        jupyter_server signs with HMAC-SHA256(file contents, ServerApp.password), and the
+        password is always empty here.
+        """
+        import hashlib
+        import hmac
+
+        key = (self.data_dir / "jupyter" / "cookie_secret").read_bytes()
+        return hmac.new(key, b"", digestmod=hashlib.sha256).digest()
 
 
 @contextmanager
