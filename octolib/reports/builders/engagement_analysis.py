@@ -65,7 +65,14 @@ def build(ctx: Any) -> ReportDocument:
                              f"to {period.end.isoformat()}), so there is no engagement to analyse for this period.")
         return doc
 
-    events = event_arrays(ctx.store, campaign_ids=ids, event_types=["opened", "clicked"])
+    # One read of the events: every partner campaign sent before the period ends (the cohorts
+    # need the history); the period's events are a mask of it. The store is the slow part.
+    period_end = np.datetime64(period.bounds_utc()[1].replace(tzinfo=None), "s")
+    upto = ~np.isnat(mine["sent_at"]) & (np.where(np.isnat(mine["sent_at"]), period_end, mine["sent_at"]) < period_end)
+    hist_ids = [str(c) for c in mine["campaign_id"][upto]]
+    hist = event_arrays(ctx.store, campaign_ids=hist_ids, event_types=["opened", "clicked"])
+    in_now = np.isin(hist["campaign_id"], now["campaign_id"])
+    events = {k: v[in_now] for k, v in hist.items()}
     is_open = events["event_type"] == "opened"
     is_click = events["event_type"] == "clicked"
     opens_at, clicks_at = events["occurred_at"][is_open], events["occurred_at"][is_click]
@@ -132,9 +139,6 @@ def build(ctx: Any) -> ReportDocument:
         recency_fig = recency_figure(recency, "Subscribers by last engagement")
 
         # cohorts: signup month x months later, engagement with the partner's campaigns
-        upto = mine["sent_at"] < np.datetime64(period.bounds_utc()[1].replace(tzinfo=None), "s")
-        hist_ids = [str(c) for c in mine["campaign_id"][upto & ~np.isnat(mine["sent_at"])]]
-        hist = event_arrays(ctx.store, campaign_ids=hist_ids, event_types=["opened", "clicked"])
         who = index_of(hist["contact_id"], contacts["contact_id"])
         cohorts = signup_cohorts(contacts["created_at"], who, hist["occurred_at"], tz, max_offset=COHORT_MONTHS)
         keep = slice(max(0, len(cohorts) - MAX_COHORTS), len(cohorts))
