@@ -20,7 +20,8 @@ from typing import Any, TextIO
 
 from octolib.config import SETTINGS, Settings
 
-__all__ = ["ServeOptions", "resolve_notebooks_dir", "server_command", "server_env", "server_url", "serve"]
+__all__ = ["ServeOptions", "resolve_notebooks_dir", "server_command", "server_env", "server_url", "serve",
+           "inherited_env"]
 
 # Variables that would give stock Jupyter a token; ours ignores tokens, but a stray one in
 # the environment should not even be printed in a URL.
@@ -101,6 +102,16 @@ def _env_value(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
+
+
+def inherited_env(*, drop_octo: bool = False) -> dict[str, str]:
+    """This process's environment for a child server (PATH, HOME, ...), optionally without OCTO_*.
+
+    The one place besides ``config.py`` that reads the environment: a child process
+    needs PATH and friends, and tests start servers whose settings must not leak in from
+    the developer's shell.
+    """
+    return {k: v for k, v in os.environ.items() if not (drop_octo and k.startswith("OCTO_"))}
 
 
 def server_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -9,7 +9,6 @@ precedent of shipping the test double next to the code.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -84,7 +83,9 @@ def running_server(
     port = free_port()
     routes_file = data_dir / "routes.json"
     log_path = data_dir / "serve.log"
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("OCTO_")}
+    from octolib.auth.server import inherited_env
+
+    child_env = inherited_env(drop_octo=True)
     child_env.update({"OCTO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
                       # keep kernels and jupyter state of this server apart from the user's
                       "JUPYTER_RUNTIME_DIR": str(data_dir / "runtime")})
