@@ -298,7 +298,7 @@ def build_pdf(doc: ReportDocument) -> bytes:
     if doc.note:
         story.append(_p("Analyst note", styles["h2"]))
         story.append(_p(doc.note, styles["note"]))
-    if doc.kpis is not None:
+    if doc.kpis is not None and not doc.is_empty:
         story += _table(doc.kpis, styles, doc.brand_colour, width)
 
     if not doc.is_empty:
