@@ -60,6 +60,7 @@ def _page_size() -> tuple[float, float]:
 PAGE_SIZE = (595.2755905511812, 841.8897637795277)  # A4 in points
 MARGIN = 50.0
 BAND = 150.0  # height of the cover's colour band
+NEW_SECTION_ROOM = 300.0  # a section starts on the current page only if this much is left
 
 
 def _ink_on(hex_colour: str) -> str:
@@ -263,7 +264,7 @@ def _make_canvas(doc: ReportDocument) -> Any:
 def build_pdf(doc: ReportDocument) -> bytes:
     """The PDF bytes for ``doc``. Identical input gives identical bytes."""
     from reportlab.lib import colors
-    from reportlab.platypus import PageBreak, SimpleDocTemplate, Spacer
+    from reportlab.platypus import CondPageBreak, PageBreak, SimpleDocTemplate, Spacer
     from reportlab.platypus import Table as RLTable
     from reportlab.platypus import TableStyle
 
@@ -302,8 +303,10 @@ def build_pdf(doc: ReportDocument) -> bytes:
         story += _table(doc.kpis, styles, doc.brand_colour, width)
 
     if not doc.is_empty:
-        for section in doc.sections:
-            story.append(PageBreak())
+        for i, section in enumerate(doc.sections):
+            # The first section starts on a fresh page after the cover; later ones flow on
+            # when a good part of the page is left (a heading never sits alone at the bottom).
+            story.append(PageBreak() if i == 0 else CondPageBreak(NEW_SECTION_ROOM))
             story.append(_p(section.title, styles["h1"]))
             for block in section.blocks:
                 if isinstance(block, Table):
@@ -312,7 +315,7 @@ def build_pdf(doc: ReportDocument) -> bytes:
                     story += _chart(block, styles, width)
                 elif isinstance(block, Paragraph):
                     story.append(_p(block.text, styles.get(block.style, styles["body"])))
-        story.append(PageBreak())
+        story.append(CondPageBreak(NEW_SECTION_ROOM))
         story.append(_p("About these numbers", styles["h1"]))
     else:
         story.append(Spacer(1, 18))
