@@ -289,3 +289,17 @@ def test_plan_lists_every_job_with_its_next_times():
     text = describe_plan(sched, 2, "Europe/London")
     assert "reports: first monday monthly" in text and "Mon 2026-12-07 07:00, Mon 2027-01-04 07:00" in text
     assert "sync" in text and "Fri 2026-11-27 12:00, Fri 2026-11-27 13:00" in text
+
+
+def test_first_sync_runs_at_start_even_when_the_clock_moves_while_building():
+    class TickingClock(FakeClock):
+        def __call__(self) -> datetime:
+            self.now += timedelta(milliseconds=1)  # real clocks move between calls
+            return self.now
+
+    start = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
+    clock = TickingClock(start)
+    sched, fired = make(clock, [])
+    assert sched.jobs["sync"].next_run - start < timedelta(seconds=1)
+    sched.run(until=start + timedelta(minutes=1))
+    assert [name for name, _ in fired] == ["sync"]

@@ -414,7 +414,7 @@ def backup(
                     _add_bytes(tar, entry.metadata_file, metadata, mtime)
                     bson_file.unlink()
                     entries.append(entry)
-                    log.info("backed up %s: %d documents", name, count)
+                    log.debug("backed up %s: %d documents", name, count)
                 manifest = Manifest(created_at=created.isoformat(), db_name=db_name,
                                     tool="mongodump" if use_mongodump else "octolib", store=store.kind,
                                     collections=tuple(entries))
@@ -575,7 +575,7 @@ def _restore_builtin(store: Store, archive: VerifiedArchive, entries: list[Colle
             n += len(batch)
         _restore_indexes(collection, archive.metadata(entry), entry.name)
         restored[entry.name] = n
-        log.info("restored %s: %d documents", entry.name, n)
+        log.debug("restored %s: %d documents", entry.name, n)
     return restored
 
 

@@ -243,9 +243,9 @@ class Scheduler:
         self.keep_history = history
         self.jobs: dict[str, Job] = {}
 
-    def add(self, job: Job) -> Job:
-        """Add (or replace) a job; its first run is the trigger's first time from now."""
-        job.next_run = job.trigger.get_next_fire_time(None, self.clock())
+    def add(self, job: Job, *, now: datetime | None = None) -> Job:
+        """Add (or replace) a job; its first run is the trigger's first time from ``now`` (default: the clock)."""
+        job.next_run = job.trigger.get_next_fire_time(None, now or self.clock())
         self.jobs[job.name] = job
         log.info("scheduled %s: next %s", job.name, _when(job.next_run))
         return job
@@ -472,8 +472,9 @@ def build_scheduler(
     zone = ZoneInfo(settings.timezone)
     sched = Scheduler(clock=clock, sleep=sleep, on_tick=on_tick, max_sleep_s=max_sleep_s)
     start = clock()
+    # now=start: the first sync and the first partner read happen at start, not an interval later.
     sched.add(Job("sync", IntervalTrigger(minutes=settings.sync_every, start_date=start, timezone=zone),
-                  sync or sync_job(settings), f"incremental sync every {settings.sync_every:g} min"))
+                  sync or sync_job(settings), f"incremental sync every {settings.sync_every:g} min"), now=start)
     if with_retention:
         sched.add(Job("retention", CronTrigger(hour=RETENTION_AT[0], minute=RETENTION_AT[1], timezone=zone),
                       retention or retention_job(settings),
@@ -493,7 +494,7 @@ def build_scheduler(
         return f"succeeded ({len(found)} report schedule(s))"
 
     sched.add(Job("schedules", IntervalTrigger(minutes=refresh_minutes, start_date=start, timezone=zone), refresh,
-                  "re-read partner schedules"))
+                  "re-read partner schedules"), now=start)
     # Know the report jobs before the first turn, so --show lists them.
     try:
         refresh()
