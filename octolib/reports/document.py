@@ -206,7 +206,7 @@ def appendix_rows(doc: ReportDocument) -> Iterable[list[str]]:
     for table in doc.tables():
         for row in table.rows:
             label = row[0] if row else ""
-            for column, value in zip(table.columns[1:], row[1:]):
+            for column, value in zip(table.columns[1:], row[1:], strict=True):
                 yield [*base, table.key, label, column, value]
 
 

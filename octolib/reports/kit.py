@@ -88,11 +88,21 @@ class ReportContext:
         )
 
     def chart(self, key: str, title: str, figure: Any, height: int | None = None) -> Chart:
-        """A :class:`Chart` with its PNG rendered now (None + reason if it cannot be)."""
+        """A :class:`Chart` with its PNG rendered now (None + reason if it cannot be).
+
+        ``title`` is printed as the chart's heading, so the image is rendered without the
+        figure's own title (the same words twice would waste the page).
+        """
         from octolib.reports.images import render_png
 
         h = height or self.chart_height
-        png, error = render_png(figure, width=self.chart_width, height=h) if figure is not None else (None, "no figure")
+        if figure is None:
+            return Chart(key=key, title=title, png=None, width_px=self.chart_width, height_px=h, error="no figure")
+        import plotly.graph_objects as go
+
+        image = go.Figure(figure)
+        image.update_layout(title_text="", margin_t=min(int(image.layout.margin.t or 40), 40))
+        png, error = render_png(image, width=self.chart_width, height=h)
         return Chart(key=key, title=title, figure=figure, png=png, width_px=self.chart_width, height_px=h, error=error)
 
     def _rows(self) -> list[tuple[str, str]]:

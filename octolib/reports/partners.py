@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from octolib.errors import ConfigError
-from octolib.reports.period import NAMED_RANGES, resolve_range
+from octolib.reports.period import resolve_range
 
 __all__ = [
     "Partner",

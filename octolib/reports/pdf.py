@@ -128,11 +128,11 @@ def _column_widths(table: Table, width: float) -> list[float]:
     for i in range(n):
         words = table.columns[i].split() or [""]
         need = max(stringWidth(w, FONT_BOLD, 8) for w in words)
-        if i in table.numeric:
-            for row in table.rows:
-                parts = row[i].split(" (") if "(" in row[i] else [row[i]]
-                need = max(need, max(stringWidth(p, FONT, 8) for p in parts))
-        floor.append(min(need + _PAD, width / 2))
+        for row in table.rows:
+            # numbers keep "25.0% †" together; dates, ids and words are never cut
+            parts = row[i].split(" (") if i in table.numeric else row[i].split()
+            need = max([need] + [stringWidth(p, FONT, 8) for p in parts])
+        floor.append(min(need + _PAD, width / 3))
     for _ in range(n):  # raise narrow columns to their floor, take the room from the others
         short = [i for i in range(n) if widths[i] < floor[i] - 0.01]
         if not short:

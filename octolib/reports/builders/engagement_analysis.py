@@ -125,7 +125,7 @@ def build(ctx: Any) -> ReportDocument:
         subscribed = contacts["status"] == "subscribed"
         last = last_engaged_at(contacts["last_opened_at"], contacts["last_clicked_at"])[subscribed]
         recency = engagement_recency(last, as_of64, (30, 90, 180))
-        for w, c, r in zip(recency.windows_days, recency.engaged_count, recency.engaged_rate):
+        for w, c, r in zip(recency.windows_days, recency.engaged_count, recency.engaged_rate, strict=True):
             recency_rows.append([f"Last {w} days", count_cell(int(c)), rate_cell(float(r), recency.contacts)])
             if w == 90:
                 engaged90, recency_n = float(r), recency.contacts
@@ -161,7 +161,7 @@ def build(ctx: Any) -> ReportDocument:
         sections_extra = [
             Section("Engagement recency", [ctx.chart("recency", "Subscribers by last engagement", recency_fig,
                                                      height=340), recency_table]),
-            Section("Signup cohorts", [ctx.chart("cohorts", "Signup cohorts", cohort_fig, height=460),
+            Section("Signup cohorts", [ctx.chart("cohorts", "Engaged share by month since signup", cohort_fig, height=460),
                                        cohort_table]),
         ]
 
