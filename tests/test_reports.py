@@ -164,6 +164,7 @@ def test_campaign_summary_kpis_match_the_account(batch, synced):
         assert kpi[label] == value, label
         assert squash(label + value) in squash(text), f"{label} {value} not printed in the PDF"
     assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
+    assert json.loads(r.pdf.with_suffix(".json").read_text())["pages"] == pages
     assert pages >= 4  # cover + campaigns + rates over time + links + definitions
     cover = pypdf.PdfReader(str(r.pdf)).pages[0].extract_text()
     assert "Events Partner Ltd" in cover and "Campaign summary" in cover

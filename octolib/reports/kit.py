@@ -230,14 +230,14 @@ def show(doc: ReportDocument) -> None:
 def write(doc: ReportDocument, output_dir: str | Path, ctx: ReportContext | None = None) -> dict[str, Any]:
     """Write ``<template>.pdf``, ``<template>.csv`` and ``<template>.json`` into ``output_dir``.
 
-    The JSON is what the runner reads back: period, data as of, sync run, file names and
-    the PDF's SHA-256. Returns it.
+    The JSON is what the runner reads back: period, data as of, sync run, file names, the
+    PDF's page count and SHA-256. Returns it.
     """
-    from octolib.reports.pdf import build_pdf
+    from octolib.reports.pdf import build_pdf_counted
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    pdf = build_pdf(doc)
+    pdf, pages = build_pdf_counted(doc)
     csv = appendix_csv(doc)
     (out / f"{doc.template}.pdf").write_bytes(pdf)
     (out / f"{doc.template}.csv").write_bytes(csv)
@@ -248,7 +248,7 @@ def write(doc: ReportDocument, output_dir: str | Path, ctx: ReportContext | None
         "data_as_of": prov.data_as_of.isoformat() if prov.data_as_of else "",
         "sync_run_id": prov.sync_run_id, "empty": doc.is_empty,
         "files": {"pdf": f"{doc.template}.pdf", "csv": f"{doc.template}.csv"},
-        "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+        "pdf_sha256": hashlib.sha256(pdf).hexdigest(), "pages": pages,
     }
     (out / f"{doc.template}.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     if ctx is not None:

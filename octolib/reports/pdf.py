@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 from octolib import __version__
 from octolib.reports.document import Chart, Paragraph, ReportDocument, Table
 
-__all__ = ["build_pdf", "write_pdf", "PAGE_SIZE"]
+__all__ = ["build_pdf", "build_pdf_counted", "write_pdf", "PAGE_SIZE"]
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +214,9 @@ def _logo(path: str, max_w: float, max_h: float) -> Any | None:
     return image
 
 
-def _make_canvas(doc: ReportDocument) -> Any:
-    """A canvas class that draws the cover band, the footer and "Page X of Y" on every page."""
+def _make_canvas(doc: ReportDocument, pages: list[int]) -> Any:
+    """A canvas class that draws the cover band, the footer and "Page X of Y" on every page
+    (and appends the page count to ``pages``)."""
     from reportlab.lib import colors
     from reportlab.pdfgen import canvas
 
@@ -234,6 +235,7 @@ def _make_canvas(doc: ReportDocument) -> Any:
 
         def save(self) -> None:
             total = len(self._pages)
+            pages.append(total)
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
                 self._decorate(number, total)
@@ -263,6 +265,11 @@ def _make_canvas(doc: ReportDocument) -> Any:
 
 def build_pdf(doc: ReportDocument) -> bytes:
     """The PDF bytes for ``doc``. Identical input gives identical bytes."""
+    return build_pdf_counted(doc)[0]
+
+
+def build_pdf_counted(doc: ReportDocument) -> tuple[bytes, int]:
+    """``(pdf bytes, number of pages)`` for ``doc``."""
     from reportlab.lib import colors
     from reportlab.platypus import CondPageBreak, PageBreak, SimpleDocTemplate, Spacer
     from reportlab.platypus import Table as RLTable
@@ -336,8 +343,9 @@ def build_pdf(doc: ReportDocument) -> bytes:
             ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#CCCCCC")),
         ]))
         story.append(rl)
-    template.build(story, canvasmaker=_make_canvas(doc))
-    return buf.getvalue()
+    pages: list[int] = []
+    template.build(story, canvasmaker=_make_canvas(doc, pages))
+    return buf.getvalue(), pages[-1]
 
 
 def write_pdf(doc: ReportDocument, path: str | Path) -> Path:

@@ -14,7 +14,8 @@ plus ``<batch_id>/manifest.json`` for the batch and one ``reports`` document per
 
     {"report_id", "batch_id", "partner", "template", "template_version", "parameters",
      "period": {"from", "to", "tz"}, "data_as_of", "sync_run_id", "files": {"pdf", "csv",
-     "notebook"}, "user", "started_at", "finished_at", "duration_s",
+     "notebook"}, "files_root", "pages", "pdf_sha256", "empty", "user", "started_at",
+     "finished_at", "duration_s",
      "status": "running" | "succeeded" | "failed", "error", "failed_cell"}
 
 Secrets: the runner passes only literals (slug, dates, folders, database name, timezone).
@@ -288,6 +289,7 @@ def _record_end(store: Any, result: ReportResult, finished: datetime, root: Path
         "finished_at": finished, "duration_s": round(result.duration_s, 3),
         "period": info.get("period", {}), "data_as_of": _parse_time(info.get("data_as_of")),
         "sync_run_id": info.get("sync_run_id", ""), "empty": bool(info.get("empty", False)),
+        "pages": info.get("pages"), "pdf_sha256": info.get("pdf_sha256", ""),
         "files": {"pdf": rel(result.pdf), "csv": rel(result.csv), "notebook": rel(result.notebook)},
         "files_root": str(root),
     }
@@ -398,7 +400,7 @@ def _write_manifest(batch_dir: Path, batch_id: str, results: list[ReportResult],
             "status": r.status, "error": r.error, "failed_cell": r.failed_cell,
             "duration_s": round(r.duration_s, 3), "period": r.info.get("period", {}),
             "data_as_of": r.info.get("data_as_of", ""), "sync_run_id": r.info.get("sync_run_id", ""),
-            "empty": r.info.get("empty", False),
+            "empty": r.info.get("empty", False), "pages": r.info.get("pages"),
             "files": {"pdf": rel(r.pdf), "csv": rel(r.csv), "notebook": rel(r.notebook)},
             "pdf_sha256": r.info.get("pdf_sha256", ""),
         })
