@@ -566,17 +566,22 @@ class SyncService:
                     self.rec.reports_done.discard(self.rec.unit_key(cid, t))
 
     def _stage_summary(self) -> None:
+        """Engagement summaries of the contacts of re-read campaigns.
+
+        When the re-read campaigns are most of them (a first or full sync), every contact is
+        checked in one sequential pass; otherwise only the contacts with events in them.
+        """
         cids = list(self.rec.summary_pending)
-        contact_ids = contacts_with_events(self.store, cids)
-        bar = self.progress.bar("summary", len(contact_ids), "contact")
+        reportable = self.store.campaigns.count_documents({"status": {"$in": sorted(REPORTABLE_STATUSES)}})
+        everyone = 2 * len(cids) >= max(reportable, 1)
+        contact_ids = None if everyone else contacts_with_events(self.store, cids)
+        bar = self.progress.bar("summary", None if everyone else len(contact_ids or []), "contact")
         try:
-            counts = Counts()
-            step = 1000
-            for start in range(0, len(contact_ids), step):
-                counts += refresh_contact_summaries(self.store, contact_ids[start:start + step], self.clock())
-                bar.update(len(contact_ids[start:start + step]))
+            counts = refresh_contact_summaries(self.store, contact_ids, self.clock())
+            bar.update(counts.updated + counts.unchanged)
             self._count("contact_summaries", counts)
-            self.rec.summary_pending = [c for c in self.rec.summary_pending if c not in set(cids)]
+            done = set(cids)
+            self.rec.summary_pending = [c for c in self.rec.summary_pending if c not in done]
             self._checkpoint()
         finally:
             bar.close()

@@ -221,13 +221,14 @@ def _empty_summary() -> dict[str, Any]:
     return {"opens": 0, "clicks": 0, "last_opened_at": None, "last_clicked_at": None}
 
 
+_EVENT_FIELDS = {"_id": 0, "contact_id": 1, "event_type": 1, "count": 1, "occurred_at": 1, "last_occurred_at": 1}
+
+
 def _summaries_for(store: Store, contact_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     events = []
-    for chunk in _chunks(list(contact_ids), CHUNK):
+    for chunk in _chunks(list(contact_ids), 100):
         query = {"contact_id": {"$in": list(chunk)}, "event_type": {"$in": ["opened", "clicked"]}}
-        for batch in iter_batches(store.engagement_events, query,
-                                  {"_id": 0, "contact_id": 1, "event_type": 1, "count": 1,
-                                   "occurred_at": 1, "last_occurred_at": 1}):
+        for batch in iter_batches(store.engagement_events, query, _EVENT_FIELDS):
             events.extend(batch)
     return summary_from_events(events)
 
@@ -264,26 +265,45 @@ def contacts_with_events(store: Store, campaign_ids: Sequence[str]) -> list[str]
     return list(ids)
 
 
-def refresh_contact_summaries(store: Store, contact_ids: Sequence[str], now: datetime) -> Counts:
-    """Recompute ``opens, clicks, last_opened_at, last_clicked_at`` of these contacts from their events.
+def refresh_contact_summaries(store: Store, contact_ids: Sequence[str] | None, now: datetime) -> Counts:
+    """Recompute ``opens, clicks, last_opened_at, last_clicked_at`` of contacts from their events.
 
-    Contacts not stored yet are skipped (they get their summary when inserted). Only changed
-    summaries are written.
+    ``contact_ids=None`` checks every contact in two sequential reads (all opened/clicked
+    events, then all contacts): cheaper than per-contact queries when most contacts are
+    concerned, as after a first sync. Contacts not stored yet are skipped (they get their
+    summary when inserted). Only changed summaries are written.
     """
     counts = Counts()
+    projection = {f: 1 for f in SUMMARY_FIELDS}
+    projection.update({"_id": 0, "emailoctopus_id": 1})
+    if contact_ids is None:
+        events: list[dict[str, Any]] = []
+        for batch in iter_batches(store.engagement_events, {"event_type": {"$in": ["opened", "clicked"]}},
+                                  _EVENT_FIELDS):
+            events.extend(batch)
+        summaries = summary_from_events(events)
+        del events
+        for batch in iter_batches(store.contacts, {}, projection):
+            counts += _write_summaries(store, batch, summaries, now)
+        return counts
     for chunk in _chunks(list(contact_ids), CHUNK):
         summaries = _summaries_for(store, chunk)
-        projection = {f: 1 for f in SUMMARY_FIELDS}
-        projection.update({"_id": 0, "emailoctopus_id": 1})
-        ops = []
-        for stored in store.contacts.find({"emailoctopus_id": {"$in": list(chunk)}}, projection):
-            new = summaries.get(stored["emailoctopus_id"]) or _empty_summary()
-            if same(stored, new):
-                counts.unchanged += 1
-                continue
-            ops.append(UpdateMany({"emailoctopus_id": stored["emailoctopus_id"]},
-                                  {"$set": dict(new, synced_at=now)}))
-            counts.updated += 1
-        if ops:
-            store.contacts.bulk_write(ops, ordered=False)
+        found = list(store.contacts.find({"emailoctopus_id": {"$in": list(chunk)}}, projection))
+        counts += _write_summaries(store, found, summaries, now)
+    return counts
+
+
+def _write_summaries(store: Store, stored_docs: Iterable[Mapping[str, Any]], summaries: Mapping[str, Any],
+                     now: datetime) -> Counts:
+    counts = Counts()
+    ops = []
+    for stored in stored_docs:
+        new = summaries.get(stored["emailoctopus_id"]) or _empty_summary()
+        if same(stored, new):
+            counts.unchanged += 1
+            continue
+        ops.append(UpdateMany({"emailoctopus_id": stored["emailoctopus_id"]}, {"$set": dict(new, synced_at=now)}))
+        counts.updated += 1
+    for chunk in _chunks(ops, CHUNK):
+        store.contacts.bulk_write(list(chunk), ordered=False)
     return counts
