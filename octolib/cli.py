@@ -29,13 +29,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_level() -> str:
+    """OCTO_LOG_LEVEL (default WARNING, so progress bars stay readable); a bad value falls back."""
+    from octolib.config import Settings
+
+    try:
+        level = Settings.from_env().log_level
+    except OctoError:
+        return "WARNING"
+    return level if level in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"} else "WARNING"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=_log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -41,7 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_MAX_ATTEMPTS", "6", "Attempts per request on 429, 5xx and timeouts before giving up."),
     Setting("OCTO_TIMEZONE", "UTC", "IANA timezone for day/week/month buckets and heatmaps."),
     Setting("OCTO_SYNC_SENT_EVENTS", "0", "1 = also store a `sent` engagement event per contact (costly)."),
-    Setting("OCTO_LOG_LEVEL", "INFO", "Log level for the octo command."),
+    Setting("OCTO_LOG_LEVEL", "WARNING", "Log level of the octo command (INFO shows one line per API request)."),
     Setting("OCTO_SESSION_IDLE_MINUTES", "30", "Minutes without activity after which a login session of `octo serve` ends."),
     Setting("OCTO_LOCKOUT_ATTEMPTS", "5", "Failed logins (per user and per client address) that trigger a lockout."),
     Setting("OCTO_LOCKOUT_MINUTES", "15", "How long a lockout lasts, in minutes."),
@@ -77,7 +77,7 @@ class Settings:
     max_attempts: int = 6
     timezone: str = "UTC"
     sync_sent_events: bool = False
-    log_level: str = "INFO"
+    log_level: str = "WARNING"
     session_idle_minutes: float = 30.0
     lockout_attempts: int = 5
     lockout_minutes: float = 15.0
@@ -133,7 +133,7 @@ class Settings:
             max_attempts=int(number("OCTO_MAX_ATTEMPTS", int)),
             timezone=get("OCTO_TIMEZONE") or "UTC",
             sync_sent_events=_truthy(get("OCTO_SYNC_SENT_EVENTS")),
-            log_level=get("OCTO_LOG_LEVEL").upper() or "INFO",
+            log_level=get("OCTO_LOG_LEVEL").upper() or "WARNING",
             session_idle_minutes=float(number("OCTO_SESSION_IDLE_MINUTES", float)),
             lockout_attempts=int(number("OCTO_LOCKOUT_ATTEMPTS", int)),
             lockout_minutes=float(number("OCTO_LOCKOUT_MINUTES", float)),

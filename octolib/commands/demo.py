@@ -1,0 +1,73 @@
+"""``octo demo``: the product on its built-in demo account, end to end.
+
+Starts the local EmailOctopus account on 127.0.0.1 (real HTTP, the real API's rate limits),
+pulls every list and campaign through the client, syncs the account into the store, creates
+the demo login, then serves the dashboards behind the login until Ctrl-C. The data lives
+under ``<OCTO_DATA_DIR>/demo``, apart from production data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="run the product on the built-in demo account (local EmailOctopus, sync, dashboards)",
+        description="Start the local EmailOctopus account, sync it into the store and serve the dashboards.",
+    )
+    p.add_argument("--size", default="demo", help="account size: tiny, small or demo (default)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the generated account (default 7)")
+    p.add_argument("--api-port", type=int, default=0, help="port of the local EmailOctopus account (default: free)")
+    p.add_argument("--port", type=int, default=8866, help="port of the dashboards (default 8866)")
+    p.add_argument("--no-serve", action="store_true", help="stop after the sync (no dashboards)")
+    p.add_argument("--full", action="store_true", help="force a full sync")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from octolib.api import EmailOctopusClient
+    from octolib.config import Settings
+    from octolib.demo import DEMO_SEED, demo_server, demo_settings, pull_account_summary
+    from octolib.store import connect
+    from octolib.sync import run_sync
+
+    base = Settings.from_env()
+    seed = DEMO_SEED if args.seed is None else args.seed
+    with demo_server(seed=seed, size=args.size, port=args.api_port) as server:
+        settings = demo_settings(base, server)
+        print(f"octopus demo: local EmailOctopus account (seed {seed}, size {args.size}) at {server.base_url}")
+        with EmailOctopusClient.from_settings(settings) as client:
+            print(pull_account_summary(client).render())
+        store = connect(settings)
+        print(f"store: {store.description}")
+        with EmailOctopusClient.from_settings(settings) as client:
+            result = run_sync(store, client, full=args.full, trigger="demo", progress=True)
+        print(result.table())
+        if not result.ok:
+            print("octopus demo: the sync did not succeed; see the errors above", file=sys.stderr)
+            return 1
+        store.close()
+        if args.no_serve:
+            return 0
+        return _serve(settings, args.port)
+
+
+def _serve(settings, port: int) -> int:  # type: ignore[no-untyped-def]
+    from octolib.auth.server import ServeOptions, resolve_notebooks_dir, serve
+    from octolib.auth.users import ensure_demo_user, open_user_store
+
+    users = open_user_store(settings)
+    try:
+        name, password = ensure_demo_user(users)
+    finally:
+        users.close()
+    options = ServeOptions(notebooks_dir=resolve_notebooks_dir(None, Path.cwd()), port=port)
+    print(f"\n  sign in as  {name}  with password  {password}\n  (a new password is made each time `octo demo` starts)\n")
+    # Not exec: this process keeps the local EmailOctopus account alive for "Sync now".
+    return serve(settings, options, exec_=False)
