@@ -211,3 +211,15 @@ def test_cohorts_in_local_time_and_empty():
     assert g.cohort_start.astype(str).tolist() == ["2024-02-01"]
     e = signup_cohorts(T(), [], T())
     assert len(e) == 0 and e.engaged_rate.shape == (0, 13)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 900.0, 1800.0, 3599.0, 3600.0, 86400.0, 2592000.0, 3e6, NAN, -5.0])
+                | st.floats(0, 4e6), max_size=50))
+def test_delay_bins_are_left_closed_and_add_up(delays):
+    d = delay_distribution(delays)
+    edges = d.edges_s
+    known = [x for x in delays if not math.isnan(x) and x >= 0]
+    expected = [sum(1 for x in known if lo <= x < hi) for lo, hi in zip(edges[:-1], edges[1:])]
+    assert d.counts.tolist() == expected
+    assert d.n == len(known) and int(d.counts.sum()) + d.beyond == d.n

@@ -167,3 +167,25 @@ def test_flags_on_empty_and_undefined_input():
     f = campaign_flags(draft, ["a"], T("NaT"), FlagThresholds(min_denominator=0))
     assert not f.any[0]
     assert all("nan" not in m.lower() for m in f.messages(["d"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.floats(0, 1) | st.just(NAN),
+                          st.integers(0, 10**6)), max_size=40),
+       st.integers(1, 6), st.integers(1, 4))
+def test_trailing_history_matches_a_plain_loop(rows, window, min_history):
+    groups = [r[0] for r in rows]
+    values = [r[1] for r in rows]
+    times = np.array([r[2] for r in rows], dtype=np.int64).view("datetime64[s]")
+    h = trailing_history(values, groups, times, window, min_history)
+    for i, (g, _, t) in enumerate(rows):
+        # the same group's earlier items in (time, position) order, the last `window` of them
+        earlier = sorted((rows[j][2], j) for j in range(len(rows)) if rows[j][0] == g and (rows[j][2], j) < (t, i))
+        hist = [values[j] for _, j in earlier[-window:] if not math.isnan(values[j])]
+        assert h.n[i] == len(hist)
+        if len(hist) >= min_history:
+            assert h.median[i] == pytest.approx(float(np.median(hist)))
+            if len(hist) >= 2:
+                assert h.std[i] == pytest.approx(float(np.std(hist, ddof=1)), abs=1e-12)
+        else:
+            assert math.isnan(h.median[i])

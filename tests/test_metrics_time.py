@@ -80,6 +80,12 @@ def test_to_local_property(seconds, tz):
     assert to_local(times, tz).astype(str).tolist() == reference_local(times, tz)
 
 
+def test_data_around_but_not_on_a_dst_day():
+    # London changed on 2017-10-29 at 01:00 UTC; no element falls on that day (found by hypothesis)
+    t = T("2017-07-14T09:00", "2017-10-30T00:00")
+    assert to_local(t, "Europe/London").astype(str).tolist() == ["2017-07-14T10:00:00", "2017-10-30T00:00:00"]
+
+
 def test_unknown_timezone_is_a_config_error_naming_the_fix():
     with pytest.raises(ConfigError, match="IANA"):
         to_local(T("2024-01-01"), "Mars/Olympus")

@@ -63,16 +63,38 @@ def trailing_history(values: ArrayLike, group: ArrayLike, time: ArrayLike, windo
     has = lags[None, :] <= pos[:, None]
     hist = np.where(has, sv[np.maximum(prev, 0)], np.nan)
     count = (~np.isnan(hist)).sum(axis=1)
-    med = np.full(n, np.nan)
-    std = np.full(n, np.nan)
-    rows = count >= min_history
-    if rows.any():
-        med[rows] = np.nanmedian(hist[rows], axis=1)
-        spread = rows & (count >= 2)
-        std[spread] = np.nanstd(hist[spread], axis=1, ddof=1)
+    med, std = _row_median_std(hist, count)
+    med[count < min_history] = np.nan
+    std[count < min_history] = np.nan
     out_med, out_std, out_n = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
     out_med[order], out_std[order], out_n[order] = med, std, count
     return TrailingHistory(out_med, out_std, out_n)
+
+
+def _row_median_std(rows: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: median and sample std of the non-NaN values (NaN where too few).
+
+    Vectorised on purpose: ``np.nanmedian`` over many short rows loops in Python.
+    """
+    n = rows.shape[0]
+    med = np.full(n, np.nan)
+    std = np.full(n, np.nan)
+    if n == 0 or rows.shape[1] == 0:
+        return med, std
+    ordered = np.sort(rows, axis=1)  # NaN sorts last, so the first ``count`` are the values
+    has = count > 0
+    lo = np.clip((count - 1) // 2, 0, None)
+    hi = np.clip(count // 2, 0, None)
+    pick_lo = np.take_along_axis(ordered, np.minimum(lo, rows.shape[1] - 1)[:, None], axis=1)[:, 0]
+    pick_hi = np.take_along_axis(ordered, np.minimum(hi, rows.shape[1] - 1)[:, None], axis=1)[:, 0]
+    med[has] = (pick_lo[has] + pick_hi[has]) / 2
+    valid = ~np.isnan(rows)
+    filled = np.where(valid, rows, 0.0)
+    two = count >= 2
+    mean = filled.sum(axis=1)[two] / count[two]
+    dev = np.where(valid[two], filled[two] - mean[:, None], 0.0)
+    std[two] = np.sqrt((dev * dev).sum(axis=1) / (count[two] - 1))
+    return med, std
 
 
 @dataclass(frozen=True)

@@ -20,25 +20,46 @@ def _keys(keys: ArrayLike) -> np.ndarray:
     return arr
 
 
+def _factorize_objects(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hash, then sort only the distinct keys: ``np.unique`` on Python strings compares
+    them n log n times, a dict sees each once (ids repeat a lot: lists, campaigns, URLs)."""
+    values = arr.tolist()
+    try:
+        keys = list(dict.fromkeys(values))
+    except TypeError:  # unhashable values: compare their text
+        return _factorize_objects(arr.astype(str).astype(object))
+    try:
+        keys.sort()
+    except TypeError:  # mixed types (None among strings): order by text
+        keys.sort(key=str)
+    position = {k: i for i, k in enumerate(keys)}
+    codes = np.fromiter(map(position.__getitem__, values), dtype=np.intp, count=len(values))
+    uniques = np.empty(len(keys), dtype=object)
+    uniques[:] = keys
+    return uniques, codes
+
+
 def factorize(keys: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique keys and, for each input, the position of its key among them.
 
-    Object arrays that mix ``None`` with strings are compared as strings (``None`` ->
-    ``"None"``), so a stray missing id cannot make the sort fail.
+    Object arrays that mix ``None`` with strings are ordered by their text, so a stray
+    missing id cannot make the sort fail.
 
     >>> u, inv = factorize(["b", "a", "b"])
     >>> u.tolist(), inv.tolist()
     (['a', 'b'], [1, 0, 1])
+    >>> u, inv = factorize(np.array(["b", None, "a"], dtype=object))
+    >>> u.tolist(), inv.tolist()
+    ([None, 'a', 'b'], [2, 0, 1])
     >>> [x.tolist() for x in factorize([])]
     [[], []]
     """
     arr = _keys(keys)
     if arr.size == 0:
         return arr[:0], np.zeros(0, dtype=np.intp)
-    try:
-        uniques, inverse = np.unique(arr, return_inverse=True)
-    except TypeError:
-        uniques, inverse = np.unique(arr.astype(str), return_inverse=True)
+    if arr.dtype == object:
+        return _factorize_objects(arr)
+    uniques, inverse = np.unique(arr, return_inverse=True)
     return uniques, inverse.reshape(-1)
 
 

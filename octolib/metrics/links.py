@@ -107,10 +107,10 @@ def link_performance(url: ArrayLike, clicked_total: ArrayLike, clicked_unique: A
     (['https://a.example/', 'https://b.example/p'], [8, 2], [6, 2], [0.8, 0.2])
     """
     raw = np.asarray(url, dtype=object).reshape(-1)
-    raw = np.array(["" if u is None else str(u) for u in raw], dtype=object)
     distinct, inverse = factorize(raw)
     strip = tuple(strip)
-    normalised = np.array([normalize_url(u, strip) for u in distinct], dtype=object)
+    normalised = np.empty(distinct.size, dtype=object)
+    normalised[:] = [normalize_url("" if u is None else str(u), strip) for u in distinct]
     dest, dest_of_distinct = factorize(normalised)
     group = dest_of_distinct[inverse] if raw.size else np.zeros(0, dtype=np.intp)
     n = dest.size

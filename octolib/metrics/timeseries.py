@@ -60,6 +60,8 @@ def bucket_ordinals(times: ArrayLike, unit: str = "week", tz: str = "UTC") -> tu
     """
     _check_unit(unit)
     local, valid = local_seconds(times, tz)
+    if valid.all():
+        return _ordinal_from_local(local, unit), valid
     out = np.zeros(local.size, dtype=np.int64)
     if valid.any():
         out[valid] = _ordinal_from_local(local[valid], unit)
@@ -150,8 +152,9 @@ def _bucketed(times: ArrayLike, unit: str, tz: str, first: ArrayLike | None, las
     if bounds is None:
         return np.zeros(0, dtype="datetime64[D]"), np.zeros(o.size, dtype=np.intp), np.zeros(o.size, dtype=bool)
     lo, hi = bounds
-    keep = valid & (o >= lo) & (o <= hi)
-    index = np.where(keep, o - lo, 0).astype(np.intp)
+    keep = valid if first is None and last is None else valid & (o >= lo) & (o <= hi)
+    index = (o - lo) if keep.all() else np.where(keep, o - lo, 0)
+    index = index.astype(np.intp, copy=False)
     return ordinal_starts(np.arange(lo, hi + 1), unit), index, keep
 
 
@@ -178,8 +181,12 @@ def count_over_time(times: ArrayLike, unit: str = "week", tz: str = "UTC", weigh
     """
     starts, index, keep = _bucketed(times, unit, tz, first, last)
     n = starts.size
-    values = np.ones(index.size, dtype=np.int64) if weights is None else weights
-    count = _sum(index, keep, values, n) if n else np.zeros(0, dtype=np.int64)
+    if n == 0:
+        count = np.zeros(0, dtype=np.int64)
+    elif weights is None:
+        count = np.bincount(index if keep.all() else index[keep], minlength=n).astype(np.int64)
+    else:
+        count = _sum(index, keep, weights, n)
     return CountSeries(starts, unit, tz, count)
 
 

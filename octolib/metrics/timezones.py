@@ -4,12 +4,12 @@ Why not one ``datetime`` per element: a million events would take seconds. Why n
 offset: a week bucket that spans a DST change would be off by an hour for half its events.
 
 Approach (exact): a zone's UTC offset is constant between transitions, and transitions are
-rare. So the offset is computed with :mod:`zoneinfo` once per *distinct UTC day* (at the
-day's first and last second), looked up for every element with one gather, and only the
-days whose two offsets differ are refined: per hour, then per minute, then per second. A
-million events over two years cost about 730 × 2 ``zoneinfo`` calls plus a few dozen for
-the DST days. Assumed: a zone never changes its offset and back within one UTC day (no
-real zone does).
+rare. So the offset is computed with :mod:`zoneinfo` once per *UTC day* in the data's range
+(at the day's start), looked up for every element with one gather, and only the days whose
+offset differs from the next day's are refined: per hour, then per minute, then per second.
+A million events over two years cost about 730 ``zoneinfo`` calls plus a few dozen for the
+DST days. Assumed: a zone never changes its offset and back within one UTC day (no real
+zone does).
 
 Times are ``datetime64`` (any unit) holding UTC; ``NaT`` stays ``NaT``.
 """
@@ -64,36 +64,49 @@ def utc_seconds(times: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     return arr.view(np.int64), valid
 
 
+@lru_cache(maxsize=1 << 16)
 def _offset_at(z: ZoneInfo, second: int) -> int:
+    """The zone's offset at one instant. Cached: dashboards re-bucket the same days in the
+    same zone on every change of a widget (ZoneInfo objects are cached singletons per key,
+    so they hash cheaply and the cache is per zone)."""
     off = datetime.fromtimestamp(second, tz=timezone.utc).astimezone(z).utcoffset()
     return int(off.total_seconds()) if off is not None else 0
 
 
 def _offsets(secs: np.ndarray, z: ZoneInfo, level: int = 0) -> np.ndarray:
+    """Offsets of ``secs`` (all valid), refining only the units where the offset changes."""
     unit = _REFINE[level]
+    last_level = level + 1 == len(_REFINE)
     keys = secs // unit
     lo, hi = int(keys.min()), int(keys.max())
-    if hi - lo + 1 <= 2 * keys.size + 1024:  # dense table: a gather, no sort
-        table_keys = np.arange(lo, hi + 1, dtype=np.int64)
+    if hi - lo + 1 <= 2 * keys.size + 1024:
+        # dense table: the offset at the start of every unit from lo to hi + 1 (one zoneinfo
+        # call each); a unit holds a change when its start and the next unit's start differ
+        n = hi - lo + (1 if last_level else 2)
+        starts = np.fromiter((_offset_at(z, (lo + i) * unit) for i in range(n)), np.int64, n)
         inverse = keys - lo
-    else:
+        start = starts[: hi - lo + 1]
+        changes = None if last_level else starts[:-1] != starts[1:]
+    else:  # sparse data over a long span: only the units that occur
         table_keys, inverse = np.unique(keys, return_inverse=True)
-    start = np.fromiter((_offset_at(z, int(k) * unit) for k in table_keys), np.int64, table_keys.size)
-    if level + 1 == len(_REFINE):
-        return start[inverse]
-    end = np.fromiter((_offset_at(z, int(k) * unit + unit - 1) for k in table_keys), np.int64, table_keys.size)
+        start = np.fromiter((_offset_at(z, int(k) * unit) for k in table_keys), np.int64, table_keys.size)
+        changes = None if last_level else start != np.fromiter(
+            (_offset_at(z, (int(k) + 1) * unit) for k in table_keys), np.int64, table_keys.size)
     out = start[inverse]
-    changing = (start != end)[inverse]
-    if changing.any():
-        out[changing] = _offsets(secs[changing], z, level + 1)
+    if changes is not None and changes.any():
+        changing = changes[inverse]
+        if changing.any():
+            out[changing] = _offsets(secs[changing], z, level + 1)
     return out
 
 
 def _offsets_valid(secs: np.ndarray, valid: np.ndarray, tz: str) -> np.ndarray:
     z = zone(tz)  # rejects unknown names even when there is nothing to convert
-    out = np.zeros(secs.size, dtype=np.int64)
     if tz in _UTC_NAMES or not valid.any():
-        return out
+        return np.zeros(secs.size, dtype=np.int64)
+    if valid.all():
+        return _offsets(secs, z)
+    out = np.zeros(secs.size, dtype=np.int64)
     out[valid] = _offsets(secs[valid], z)
     return out
 
@@ -116,6 +129,8 @@ def local_seconds(times: ArrayLike, tz: str = "UTC") -> tuple[np.ndarray, np.nda
     """
     secs, valid = utc_seconds(times)
     local = secs + _offsets_valid(secs, valid, tz)
+    if valid.all():
+        return local, valid
     return np.where(valid, local, NAT_SECONDS), valid
 
 
