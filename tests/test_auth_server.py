@@ -23,6 +23,7 @@ from octolib.auth.users import open_user_store
 from octolib.config import Settings
 
 FIXTURES = Path(__file__).parent / "notebooks"
+pytestmark = pytest.mark.slow  # starts a real server (~5-10 s)
 USERS = {"alice": "Alice-Strong-Pass-1", "bob": "Bob-Strong-Pass-22", "carol": "Carol-Strong-Pass-3",
          "dave": "Dave-Strong-Pass-44"}
 

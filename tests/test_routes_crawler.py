@@ -49,6 +49,7 @@ MARKERS = {
     "nested": b"octopus-fixture-nested-marker",
 }
 FILES = ["hello_dashboard.ipynb", "data.csv", "chart.png", "sub/nested.csv"]
+pytestmark = pytest.mark.slow  # starts a real server (~5-10 s)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
