@@ -114,8 +114,9 @@ def run_report_command(args: argparse.Namespace) -> int:
                 bar.update(1)
 
         try:
+            env_file = Path(".env") if Path(".env").is_file() else None  # Settings.from_env read it too
             batch = run_batch(settings, requests, store=store, workers=args.workers, user=getpass.getuser(),
-                              progress=progress)
+                              progress=progress, env_file=env_file)
         finally:
             if bar is not None:
                 bar.close()

@@ -152,18 +152,19 @@ def make_context(settings: Settings, store: Any, template: str, partner: str, da
 
 
 def context(template: str, *, partner: str, date_from: str = "", date_to: str = "", data_dir: str = "",
-            db_name: str = "", timezone: str = "", image_server: str = "") -> ReportContext:
+            db_name: str = "", timezone: str = "", image_server: str = "", env_file: str = "") -> ReportContext:
     """Open the store and the partner for a template run (called from the notebook).
 
-    Settings come from the environment (the kernel inherits it: that is how a MongoDB URI
-    reaches it without being a parameter), then the literal overrides. ``image_server`` is
+    Settings come from the environment the kernel inherits and from ``env_file`` (the
+    ``.env`` the runner's settings were read from): that is how a MongoDB URI reaches the
+    kernel without ever being a parameter. Then the literal overrides. ``image_server`` is
     the runner's chart renderer (see :mod:`octolib.reports.images`).
     """
     from octolib.reports.images import set_image_server
     from octolib.store import connect
 
     set_image_server(image_server)
-    settings = Settings.from_env(dotenv=None)
+    settings = Settings.from_env(dotenv=env_file or None)
     changes: dict[str, Any] = {}
     if data_dir:
         changes["data_dir"] = Path(data_dir)
@@ -249,6 +250,7 @@ def write(doc: ReportDocument, output_dir: str | Path, ctx: ReportContext | None
         "sync_run_id": prov.sync_run_id, "empty": doc.is_empty,
         "files": {"pdf": f"{doc.template}.pdf", "csv": f"{doc.template}.csv"},
         "pdf_sha256": hashlib.sha256(pdf).hexdigest(), "pages": pages,
+        "store": ctx.store.description if ctx is not None else "",
     }
     (out / f"{doc.template}.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     if ctx is not None:

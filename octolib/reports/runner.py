@@ -20,7 +20,10 @@ plus ``<batch_id>/manifest.json`` for the batch and one ``reports`` document per
 
 Secrets: the runner passes only literals (slug, dates, folders, database name, timezone).
 The store's URI, if any, reaches the kernel through the environment it inherits
-(``OCTO_MONGODB_URI``), never through a parameter, so it is never written into a notebook.
+(``OCTO_MONGODB_URI``) or the ``.env`` file whose *path* the runner passes (``env_file``),
+never through a parameter value, so it is never written into a notebook. As a safety net
+each template reports which store it read, and a run that read another store than the
+runner's is failed.
 
 Unknown parameters are errors, checked with ``papermill.inspect_notebook`` before a
 kernel starts. A failing partner does not stop the batch: its run is marked failed with
@@ -68,7 +71,7 @@ log = logging.getLogger(__name__)
 
 #: The parameters the runner sets in every template (each template must declare them).
 RUNNER_PARAMETERS = ("partner", "date_from", "date_to", "output_dir", "data_dir", "db_name", "timezone",
-                     "image_server")
+                     "image_server", "env_file")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -216,7 +219,7 @@ def _describe_cell(nb_path: Path, cell_index: int | None, exec_count: Any) -> st
 
 def _execute_one(request: ReportRequest, result: ReportResult, settings: Settings, batch_dir: Path,
                  templates_dir: Path | None, kernel_name: str | None, timeout_s: float,
-                 image_server: str) -> ReportResult:
+                 image_server: str, env_file: str, store_description: str) -> ReportResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -236,6 +239,7 @@ def _execute_one(request: ReportRequest, result: ReportResult, settings: Setting
             "db_name": settings.db_name,
             "timezone": settings.timezone,
             "image_server": image_server,
+            "env_file": env_file,
             **dict(request.parameters),
         }
         check_parameters(path, parameters)
@@ -248,6 +252,10 @@ def _execute_one(request: ReportRequest, result: ReportResult, settings: Setting
         if not info_path.is_file():
             raise OctoError(f"the template ran but wrote no {info_path.name}; its last cell must call kit.write()")
         result.info = json.loads(info_path.read_text(encoding="utf-8"))
+        read = result.info.get("store", "")
+        if read and store_description and read != store_description:
+            raise OctoError(f"the template read {read}, but this run uses {store_description}: give the kernel the "
+                            "same settings (export OCTO_* or pass the .env file)")
         files = result.info.get("files", {})
         result.pdf = out_dir / files["pdf"] if files.get("pdf") else None
         result.csv = out_dir / files["csv"] if files.get("csv") else None
@@ -333,6 +341,7 @@ def run_batch(
     kernel_name: str | None = None,
     timeout_s: float = 600.0,
     images: bool = True,
+    env_file: Path | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> BatchResult:
     """Run every request on a pool of ``workers``, record each, write the batch manifest.
@@ -340,7 +349,8 @@ def run_batch(
     A failing report is recorded as failed (with the cell that broke) and the others go
     on; the returned :class:`BatchResult` lists both. ``progress`` is called after each
     report. ``store`` is opened from ``settings`` when not given. ``images=False`` skips
-    the shared chart renderer (each kernel then renders its own charts).
+    the shared chart renderer (each kernel then renders its own charts). ``env_file`` is
+    the ``.env`` the settings came from, if any (its path is passed, never its content).
     """
     from contextlib import ExitStack
 
@@ -367,8 +377,9 @@ def run_batch(
             server_url = stack.enter_context(ImageServer()).url if images and results else ""
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, int(workers)),
                                                           thread_name_prefix="octo-report"))
+            env_path = str(Path(env_file).resolve()) if env_file else ""
             futures = [pool.submit(_execute_one, r.request, r, settings, batch_dir, templates_dir, kernel_name,
-                                   timeout_s, server_url) for r in results]
+                                   timeout_s, server_url, env_path, store.description) for r in results]
             for fut in as_completed(futures):
                 res = fut.result()
                 _record_end(store, res, clock(), root)
