@@ -331,3 +331,15 @@ def test_summary_bounds(values):
 def test_exported_names_exist():
     assert [n for n in m.__all__ if not hasattr(m, n)] == []
     assert len(set(m.__all__)) == len(m.__all__)
+
+
+def test_the_library_does_not_import_pandas():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, octolib.metrics as m, octolib.charts as c\n"
+            "c.funnel_figure(m.funnel([1], [1], [1], [1]), 't').to_json()\n"
+            "print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
