@@ -274,3 +274,17 @@ def test_server_writes_the_audit_log_without_passwords(server):
     text = repr(events)
     assert "Definitely-Wrong-7" not in text
     assert not any(p in text for p in USERS.values())
+
+
+def test_server_refuses_to_start_if_a_voila_json_reopens_voila_files(tmp_path):
+    # Voilà reads voila.json from the working directory; one that allows images would let
+    # /voila/files serve them (to signed-in users only, but still a way around JupyterLab's
+    # file checks). The server must refuse to start rather than run like that.
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "voila.json").write_text(json.dumps({"VoilaConfiguration": {"file_allowlist": [".*\\.png"]}}))
+    with pytest.raises(RuntimeError, match="file_allowlist"):
+        with running_server(nb_dir, data_dir, start_timeout_s=60):
+            pass

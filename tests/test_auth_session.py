@@ -228,3 +228,22 @@ def test_gate_refuses_to_wrap_what_it_cannot_check():
     app.wildcard_router.add_rules([Rule(PathMatches(r"/raw"), lambda request: None)])
     with pytest.raises(RuntimeError, match="cannot wrap"):
         gate_routes(app)
+
+
+def test_kernel_cap_refuses_a_kernel_past_the_limit():
+    from octolib.auth.kernels import CappedKernelManager
+
+    async def go():
+        km = CappedKernelManager(max_kernels=1)
+        first = await km.start_kernel(kernel_name="python3")
+        try:
+            with pytest.raises(web.HTTPError) as err:
+                await km.start_kernel(kernel_name="python3")
+            assert err.value.status_code == 503
+            # Restarting an existing kernel id is not a new kernel and stays allowed.
+            assert await km.start_kernel(kernel_id=first, kernel_name="python3") == first
+            return len(km.list_kernel_ids())
+        finally:
+            await km.shutdown_all(now=True)
+
+    assert asyncio.run(go()) == 1
