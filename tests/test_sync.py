@@ -13,14 +13,14 @@ import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
 from octolib.api import EmailOctopusClient
 from octolib.config import Settings
-from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer, Faults
+from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer
 from octolib.store import Store, connect
 from octolib.store.locks import acquire_lock, new_owner
 from octolib.sync import STAGES, SyncBusy, SyncService, run_sync

@@ -328,6 +328,10 @@ class SyncService:
     def _checkpoint(self) -> None:
         """Persist progress, and keep the lock while we work."""
         self.rec.save()
+        self._keep_lock()
+
+    def _keep_lock(self) -> None:
+        """Push the lock's expiry every 30 s (at most a quarter of its TTL) while the run works."""
         now = self.clock()
         if (now - self._last_refresh).total_seconds() > min(30.0, self.lock_ttl_s / 4):
             if not refresh_lock(self.store.locks, LOCK_NAME, self._owner, self.lock_ttl_s, now=now):
@@ -533,6 +537,7 @@ class SyncService:
             for unit, kind, payload in stream:
                 if kind == PAGE:
                     rows.setdefault(unit, []).extend(payload[0])
+                    self._keep_lock()
                     continue
                 if kind == ERROR:
                     if isinstance(payload, APIError) and not isinstance(payload, (_FATAL + (ValidationError,))):
