@@ -24,13 +24,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["render_png", "render_local", "set_image_server", "ImageServer"]
+__all__ = ["render_png", "render_local", "stop_local", "set_image_server", "ImageServer"]
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _render_lock = threading.Lock()
-_state: dict[str, Any] = {"started": False, "error": "", "server_url": ""}
+_state: dict[str, Any] = {"started": False, "error": "", "server_url": "", "servers": 0}
 
 
 def set_image_server(url: str) -> None:
@@ -54,6 +54,26 @@ def _ensure_kaleido() -> str:
             _state["error"] = f"static images unavailable: {type(exc).__name__}: {exc}"[:300]
             log.warning("%s", _state["error"])
         return _state["error"]
+
+
+def stop_local() -> None:
+    """Close this process's Chromium (kaleido's sync server), if it was started here.
+
+    Done at the end of a batch, so the browser's profile folder is removed while the process
+    is still healthy rather than by an exit handler racing Chromium's own shutdown.
+    """
+    with _lock:
+        if not _state["started"]:
+            return
+        try:
+            import kaleido
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                kaleido.stop_sync_server(silence_warnings=True)
+        except Exception as exc:  # noqa: BLE001 - closing is best effort
+            log.debug("stopping kaleido failed: %s", exc)
+        _state["started"] = False
 
 
 def render_local(fig: Any, width: int = 900, height: int = 420, scale: float = 2.0) -> tuple[bytes | None, str]:
@@ -135,6 +155,8 @@ class ImageServer:
         self._thread: threading.Thread | None = None
 
     def start(self, warm: bool = True) -> "ImageServer":
+        with _lock:
+            _state["servers"] += 1
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="octo-images", daemon=True)
         self._thread.start()
         if warm:  # start Chromium now, while the first kernels boot
@@ -144,6 +166,11 @@ class ImageServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+        with _lock:
+            _state["servers"] -= 1
+            last = _state["servers"] == 0
+        if last:  # another batch in this process may still be drawing
+            stop_local()
 
     def __enter__(self) -> "ImageServer":
         return self.start()
