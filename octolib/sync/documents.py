@@ -72,7 +72,7 @@ def metrics_from_summary(s: CampaignSummary) -> dict[str, int]:
     ``spam_complaints`` is the API's ``complained``.
 
     >>> from octolib.api.models import CampaignSummary
-    >>> s = CampaignSummary("k", 200, 10, 5, 110, 85, 30, 22, 1, 3)
+    >>> s = CampaignSummary("k", 200, 10, 5, 110, 85, 30, 22, 1, 3, raw={})
     >>> m = metrics_from_summary(s); (m["delivered"], m["bounced"], m["opened"], m["clicked_total"])
     (185, 15, 85, 30)
     """
