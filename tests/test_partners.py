@@ -76,6 +76,7 @@ def test_a_good_partner_is_normalised():
         ({"colour": "#000000"}, "colour", "did you mean"),
         ({"logo": "missing.png"}, "logo", "does not exist"),
         ({"logo": "logo.gif"}, "logo", "PNG or JPEG"),
+        ({"delivery": "sometimes"}, "delivery", "true or false"),
     ],
 )
 def test_a_bad_partner_is_refused_naming_the_field_and_the_fix(change, field, fix, tmp_path):
@@ -167,6 +168,15 @@ def test_duplicate_slugs_are_refused():
     text = "partners:\n  - {slug: a, name: A, campaigns: {ids: [x]}}\n  - {slug: a, name: B, campaigns: {ids: [y]}}\n"
     with pytest.raises(PartnerError, match=r"partners\[1\] \(a\)\.slug: already used by partners\[0\]"):
         load_partners_yaml(text)
+
+
+def test_fields_other_tools_add_to_a_stored_partner_do_not_break_it(store):
+    save_partner(store, {**GOOD, "delivery": True})
+    store.partners.update_one({"slug": "acme"}, {"$set": {"last_delivered_at": "2026-11-01"}})
+    p = get_partner(store, "acme")
+    assert p.delivery is True and p.name == "Acme Outdoor"
+    with pytest.raises(PartnerError, match="last_delivered_at: unknown field"):
+        validate_partner({**GOOD, "last_delivered_at": "x"})  # but input is checked strictly
 
 
 def test_unknown_partner_names_the_known_ones(store):

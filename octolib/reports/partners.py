@@ -21,6 +21,8 @@ The document (and one entry of ``partners.yml``)::
       },
       "default_range": "last_quarter",     # or last_N_days, month_to_date, ..., {from, to}
       "recipients": ["ops@acme.example"],  # who receives the PDF (never printed in it)
+      "delivery": false,                   # true: scheduled reports are emailed to the
+                                           # recipients (octolib.ops.delivery; needs SMTP)
       "note": "free text"                  # the analyst note, kept between runs
     }
 
@@ -65,7 +67,7 @@ _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOGO_SUFFIXES = {".png", ".jpg", ".jpeg"}
 MAX_NOTE = 4000
-FIELDS = ("slug", "name", "logo", "brand_colour", "campaigns", "default_range", "recipients", "note")
+FIELDS = ("slug", "name", "logo", "brand_colour", "campaigns", "default_range", "recipients", "delivery", "note")
 RULE_FIELDS = ("ids", "name_pattern", "subject_pattern", "list_ids")
 DEFAULT_COLOUR = "#1F4E79"
 
@@ -108,6 +110,7 @@ class Partner:
     default_range: Any = "last_quarter"
     recipients: tuple[str, ...] = field(default=(), repr=False)  # addresses: never in a notebook's output
     note: str = field(default="", repr=False)
+    delivery: bool = False
 
     def as_document(self) -> dict[str, Any]:
         """The ``partners`` document (and the YAML entry) for this partner."""
@@ -119,6 +122,7 @@ class Partner:
             "campaigns": self.campaigns.as_dict(),
             "default_range": dict(self.default_range) if isinstance(self.default_range, Mapping) else self.default_range,
             "recipients": list(self.recipients),
+            "delivery": self.delivery,
             "note": self.note,
         }
         return doc
@@ -160,7 +164,7 @@ def _pattern(value: Any, fld: str, fail: Any) -> str:
 
 def validate_partner(
     raw: Mapping[str, Any], *, index: int | None = None, base_dir: Path | None = None,
-    check_logo: bool = True,
+    check_logo: bool = True, strict: bool = True,
 ) -> Partner:
     """Check one partner definition and return it as a :class:`Partner`.
 
@@ -177,7 +181,7 @@ def validate_partner(
         raise PartnerError(f"{_where(index, None)}: expected a mapping of fields (slug, name, campaigns, ...), "
                            f"got {type(raw).__name__}")
     for key in raw:
-        if key not in FIELDS and key not in ("_id", "created_at", "updated_at", "brand_color"):
+        if strict and key not in FIELDS and key not in ("_id", "created_at", "updated_at", "brand_color"):
             fail(str(key), f"unknown field{_suggest(str(key), FIELDS)}")
 
     slug = raw.get("slug")
@@ -236,6 +240,14 @@ def validate_partner(
         if not _EMAIL.match(r):
             fail("recipients", f"{r!r} is not an email address; give addresses like \"ops@example.com\"")
 
+    delivery = raw.get("delivery", False)
+    if isinstance(delivery, Mapping):  # {"enabled": true}, as octolib.ops.delivery also reads it
+        delivery = delivery.get("enabled", False)
+    if delivery is None:
+        delivery = False
+    if not isinstance(delivery, bool):
+        fail("delivery", f"{delivery!r} is not true or false; write delivery: true to email scheduled reports")
+
     note = raw.get("note") or ""
     if not isinstance(note, str):
         fail("note", f"{note!r} is not text; write the note as a quoted string or a YAML block (|)")
@@ -244,7 +256,7 @@ def validate_partner(
 
     return Partner(
         slug=slug, name=name.strip(), campaigns=rules, brand_colour=colour, logo=logo,
-        default_range=default_range, recipients=recipients, note=note.strip(),
+        default_range=default_range, recipients=recipients, note=note.strip(), delivery=delivery,
     )
 
 
@@ -296,7 +308,7 @@ def _now() -> datetime:
 
 
 def _from_document(doc: Mapping[str, Any]) -> Partner:
-    return validate_partner(doc, check_logo=False)
+    return validate_partner(doc, check_logo=False, strict=False)
 
 
 def save_partner(store: Any, partner: Partner | Mapping[str, Any], *, keep_note: bool = False,
@@ -339,7 +351,7 @@ def delete_partner(store: Any, slug: str) -> bool:
 def set_note(store: Any, slug: str, note: str) -> Partner:
     """Replace the analyst note that every later report of the partner carries."""
     partner = get_partner(store, slug)
-    updated = validate_partner({**partner.as_document(), "note": note}, check_logo=False)
+    updated = validate_partner({**partner.as_document(), "note": note}, check_logo=False, strict=False)
     store.partners.update_one({"slug": slug}, {"$set": {"note": updated.note, "updated_at": _now()}})
     return updated
 
@@ -408,7 +420,8 @@ def export_partners_yaml(store: Any) -> str:
     entries = []
     for p in list_partners(store):
         doc = p.as_document()
-        entries.append({k: doc[k] for k in FIELDS if doc.get(k) not in ("", [], {}, None) or k == "note"})
+        entries.append({k: doc[k] for k in FIELDS
+                        if doc.get(k) not in ("", [], {}, None, False) or k == "note"})
     return yaml.safe_dump({"partners": entries}, sort_keys=False, allow_unicode=True, width=100)
 
 
