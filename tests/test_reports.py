@@ -231,7 +231,7 @@ def test_building_twice_from_the_same_data_gives_identical_bytes(batch, synced):
     settings, store, _ = synced
     r = by(batch, "events", "campaign_summary")
     again = build_pdf(build(make_context(settings, store, "campaign_summary", "events")))
-    assert again == r.pdf.read_bytes()  # computed and printed in another process (the kernel): same bytes
+    assert again == r.pdf.read_bytes()  # computed and printed in the kernel, charts from another Chromium
 
 
 def broken_templates(tmp_path: Path) -> Path:
