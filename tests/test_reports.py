@@ -6,6 +6,7 @@ One module-scoped batch keeps the kernel starts few (each papermill run is a fre
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -232,6 +233,24 @@ def test_building_twice_from_the_same_data_gives_identical_bytes(batch, synced):
     r = by(batch, "events", "campaign_summary")
     again = build_pdf(build(make_context(settings, store, "campaign_summary", "events")))
     assert again == r.pdf.read_bytes()  # computed and printed in the kernel, charts from another Chromium
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("engagement_analysis", "had no campaign sent in Q1 2020"),
+    ("list_performance", "No list belongs to Drafts Only"),
+])
+def test_the_other_templates_say_clearly_when_there_is_nothing(synced, template, expected):
+    settings, store, account = synced
+    draft = next(c["id"] for c in account.campaigns if not c.get("sent_at"))
+    save_partner(store, {"slug": "drafts", "name": "Drafts Only", "campaigns": {"ids": [draft]},
+                         "default_range": {"from": "2020-01-01", "to": "2020-03-31"}})
+    try:
+        report = build(make_context(settings, store, template, "drafts"))
+    finally:
+        store.partners.delete_one({"slug": "drafts"})
+    assert report.is_empty and expected in report.empty_message
+    pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(build_pdf(report))).pages]
+    assert len(pages) == 1 and expected in pages[0] and "Drafts Only" in pages[0]
 
 
 def broken_templates(tmp_path: Path) -> Path:
