@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -303,3 +304,56 @@ def test_first_sync_runs_at_start_even_when_the_clock_moves_while_building():
     assert sched.jobs["sync"].next_run - start < timedelta(seconds=1)
     sched.run(until=start + timedelta(minutes=1))
     assert [name for name, _ in fired] == ["sync"]
+
+
+@pytest.mark.slow
+def test_scheduled_batch_end_to_end_runs_the_report_and_emails_the_pdf(fake_server, tmp_path):
+    """Sync the local account, store a partner with a schedule and delivery: the scheduled
+    job runs the real report runner, and the PDF it wrote arrives by SMTP, byte for byte."""
+    import email
+    import email.policy
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from octolib.api import EmailOctopusClient
+    from octolib.reports.partners import save_partner
+    from octolib.sync import run_sync
+
+    received = []
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+            received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port, server_hostname="localhost")
+    controller.start()
+    try:
+        settings = Settings(data_dir=tmp_path, api_base=fake_server.base_url, api_key=DEMO_API_KEY,
+                            rate_per_s=1000, rate_burst=1000, smtp_host="127.0.0.1", smtp_port=port,
+                            smtp_from="reports@octopus.example", smtp_starttls=False)
+        with connect(settings) as store, EmailOctopusClient.from_settings(settings) as client:
+            assert run_sync(store, client, progress=False).ok
+            save_partner(store, {"slug": "acme", "name": "Acme", "campaigns": {"name_pattern": "."},
+                                 "recipients": ["ops@acme.example"], "delivery": True, "default_range": "last_year"})
+            store.partners.update_one({"slug": "acme"}, {"$set": {"schedule": {"when": "first monday monthly",
+                                                                               "templates": ["campaign_summary"]}}})
+        clock = FakeClock(datetime(2026, 12, 7, 6, 59, 30, tzinfo=timezone.utc))
+        sched = build_scheduler(settings, clock=clock, sleep=clock.sleep, sync=lambda: None, with_retention=False)
+        sched.run(until=datetime(2026, 12, 7, 7, 1, tzinfo=timezone.utc))
+        job = sched.jobs["reports: first monday monthly [campaign_summary]"]
+        assert (job.runs, job.last_status) == (1, "succeeded"), job.last_error
+        with connect(settings) as store:
+            report = store.reports.find_one({"partner": "acme", "status": "succeeded"})
+            pdf = (Path(report["files_root"]) / report["files"]["pdf"]).read_bytes()
+            delivery = store.db["deliveries"].find_one({"report_id": report["report_id"]})
+        (msg,) = received
+        (attachment,) = list(msg.iter_attachments())
+        assert attachment.get_content() == pdf and msg["To"] == "ops@acme.example"
+        assert delivery["status"] == "sent" and delivery["recipient"] == "ops@acme.example"
+    finally:
+        controller.stop()

@@ -30,7 +30,6 @@ from typing import Any
 
 __all__ = ["register"]
 
-log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -232,6 +231,11 @@ def run_scheduler(args: argparse.Namespace) -> int:
     from octolib.store import connect
 
     settings = _settings()
+    # A long-running service logs every job it runs, whatever OCTO_LOG_LEVEL quiets elsewhere
+    # (the API client's per-request lines stay at the configured level).
+    ops_log = logging.getLogger("octolib.ops")
+    if ops_log.getEffectiveLevel() > logging.INFO:
+        ops_log.setLevel(logging.INFO)
     if args.show:
         print(describe_plan(build_scheduler(settings, with_retention=not args.no_retention), 3, settings.timezone))
         return 0
@@ -241,12 +245,12 @@ def run_scheduler(args: argparse.Namespace) -> int:
         sched = build_scheduler(settings, with_retention=not args.no_retention, on_tick=refresh)
 
         def stop(signum: int, frame: object) -> None:
-            log.info("signal %d: stopping after the current job", signum)
+            ops_log.info("signal %d: stopping after the current job", signum)
             sched.stop()
 
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, stop)
-        log.info("octo scheduler started (store: %s)\n%s", store.description,
+        ops_log.info("octo scheduler started (store: %s)\n%s", store.description,
                  describe_plan(sched, 1, settings.timezone))
         try:
             sched.run()
@@ -254,7 +258,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
             from octolib.store.locks import release_lock
 
             release_lock(store.locks, "scheduler", owner)
-    log.info("octo scheduler stopped")
+    ops_log.info("octo scheduler stopped")
     return 0
 
 
