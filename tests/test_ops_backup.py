@@ -10,7 +10,6 @@ import shutil
 import tarfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import bson
 import pytest
