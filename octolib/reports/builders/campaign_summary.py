@@ -117,7 +117,8 @@ def build(ctx: Any) -> ReportDocument:
                  kpi_rows, numeric=(1, 2, 3, 4),
                  notes=[f"This period: {period.label()} ({period.start} to {period.end}); previous period: "
                         f"{previous.label()} ({previous.start} to {previous.end}).", SMALL_NOTE,
-                        "Change in percentage points (pp); — when either side is missing or rests on too few emails. "
+                        "Change: the difference of the two printed rates in percentage points (pp); — when either "
+                        "side is missing or rests on too few emails. "
                         "Account median: the median per-campaign rate of every campaign of the account sent in "
                         "this period."],
                  col_widths=(2.2, 1.4, 1.6, 1.0, 1.8))

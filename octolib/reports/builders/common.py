@@ -53,10 +53,20 @@ def count_cell(n: Any) -> str:
 
 
 def delta_cell(now: float, before: float, n_now: float, n_before: float) -> str:
-    """The change in percentage points, or ``—`` when either side is missing or small."""
+    """The change in percentage points between the two *printed* rates (so a reader's own
+    subtraction agrees with it), or ``—`` when either side is missing or small.
+
+    >>> delta_cell(0.0046, 0.0064, 1000, 1000)  # printed 0.5% and 0.6%
+    '-0.1 pp'
+    >>> delta_cell(0.3, 0.2, 16, 1000)
+    '—'
+    """
     if is_small(n_now) or is_small(n_before):
         return MISSING
-    return format_delta(now - before)
+    a, b = format_rate(now), format_rate(before)
+    if MISSING in (a, b):
+        return MISSING
+    return format_delta((float(a.rstrip("%")) - float(b.rstrip("%"))) / 100)
 
 
 def take(arrays: Mapping[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
