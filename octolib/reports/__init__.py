@@ -12,3 +12,38 @@ For the report builder page: :func:`~octolib.reports.runner.run_batch` (with a p
 callback), :func:`~octolib.reports.runner.list_reports`, the partner functions, and
 :data:`~octolib.reports.templates.TEMPLATES`.
 """
+
+from octolib.reports.partners import (
+    Partner,
+    PartnerError,
+    delete_partner,
+    export_partners_yaml,
+    get_partner,
+    import_partners,
+    list_partners,
+    load_partners_yaml,
+    save_partner,
+    set_note,
+    validate_partner,
+)
+from octolib.reports.period import Period, resolve_range
+from octolib.reports.runner import (
+    BatchResult,
+    ReportRequest,
+    ReportResult,
+    get_report,
+    list_reports,
+    requests_for,
+    run_batch,
+    run_report,
+)
+from octolib.reports.templates import TEMPLATES, TemplateInfo
+
+__all__ = [
+    "Partner", "PartnerError", "validate_partner", "save_partner", "get_partner", "list_partners",
+    "delete_partner", "set_note", "import_partners", "export_partners_yaml", "load_partners_yaml",
+    "Period", "resolve_range",
+    "ReportRequest", "ReportResult", "BatchResult", "run_batch", "run_report", "list_reports", "get_report",
+    "requests_for",
+    "TEMPLATES", "TemplateInfo",
+]
