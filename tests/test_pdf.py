@@ -68,6 +68,7 @@ def test_cover_page_numbers_and_footer_provenance():
         assert f"Page {i} of {n}" in text
         assert "Data as of 2026-11-01 12:00 UTC (sync run run-42)" in text
         assert "template campaign_summary v1.0" in text
+        assert f"metric definitions on page {n}" in text
     assert "unique opens ÷ delivered" in pages[-1]  # the metric definitions
     assert "Campaign 119" in "".join(pages)  # the table's last row made it
     assert "This chart could not be drawn (no renderer)" in "".join(pages)

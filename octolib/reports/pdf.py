@@ -223,6 +223,7 @@ def _make_canvas(doc: ReportDocument, pages: list[int]) -> Any:
     colour = doc.brand_colour
     left_text = f"{doc.partner_name} · {doc.title} · {doc.period.label()}"
     prov_text = doc.provenance.footer_text()
+    with_definitions = bool(doc.provenance.definitions) and not doc.is_empty
 
     class NumberedCanvas(canvas.Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -256,7 +257,8 @@ def _make_canvas(doc: ReportDocument, pages: list[int]) -> Any:
             self.setFillColor(colors.HexColor("#555555"))
             self.setFont(FONT, 7)
             self.drawString(MARGIN, 31, left_text[:120])
-            self.drawString(MARGIN, 21, prov_text[:140])
+            where = f" · metric definitions on page {total}" if with_definitions else ""
+            self.drawString(MARGIN, 21, (prov_text + where)[:160])
             self.drawRightString(w - MARGIN, 31, f"Page {number} of {total}")
             self.restoreState()
 
