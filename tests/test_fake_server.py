@@ -462,7 +462,7 @@ def test_rate_limit_storm_and_block(tiny_account):
 
 def test_token_bucket_alone():
     clock = Clock()
-    bucket = TokenBucket(2, 4.0, clock)
+    bucket = TokenBucket(rate_per_s=4.0, capacity=2, clock=clock)
     assert bucket.take() == (True, 1, 0.0)
     assert bucket.take() == (True, 0, 0.0)
     allowed, left, wait = bucket.take()
@@ -470,7 +470,7 @@ def test_token_bucket_alone():
     clock.t += 0.25
     assert bucket.take()[0] is True
     with pytest.raises(ValueError):
-        TokenBucket(0, 1.0)
+        TokenBucket(rate_per_s=1.0, capacity=0)
 
 
 # ----------------------------------------------------------------------------- faults

@@ -82,6 +82,29 @@ class TokenBucket:
             self._sleep(delay)
         return delay
 
+    def take(self) -> tuple[bool, int, float]:
+        """Spend a token only if one is there (never on credit), for the server side.
+
+        Returns ``(allowed, whole tokens left, seconds until a token is available)``; the
+        local EmailOctopus account answers 429 when ``allowed`` is false.
+
+        >>> now = [0.0]
+        >>> b = TokenBucket(rate_per_s=4, capacity=1, clock=lambda: now[0])
+        >>> b.take(), b.take()
+        ((True, 0, 0.0), (False, 0, 0.25))
+        """
+        with self._lock:
+            self._refill()
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True, int(self._tokens), 0.0
+            return False, 0, (1.0 - self._tokens) / self.rate_per_s
+
+    @property
+    def remaining(self) -> int:
+        """Whole tokens available now (0 while callers are queued on credit)."""
+        return max(0, int(self.tokens))
+
     @property
     def tokens(self) -> float:
         """Tokens available now (negative while callers are queued on credit)."""

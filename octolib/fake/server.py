@@ -48,6 +48,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from octolib.fake.account import CONTACT_STATUSES, REPORT_STATUSES, FakeAccount, iso
 from octolib.fake.faults import Faults
 
+from octolib.api.ratelimit import TokenBucket  # the one rate limiter, here on the server side
+
 __all__ = ["FakeServer", "TokenBucket", "DEMO_API_KEY"]
 
 log = logging.getLogger(__name__)
@@ -60,43 +62,6 @@ _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 _HTML_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway"
              b"</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n")
 _LOCAL = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
-
-
-class TokenBucket:
-    """``capacity`` tokens, refilled at ``rate`` per second; one request costs one token.
-
-    ``clock`` is injectable (monotonic seconds) so tests need not sleep.
-    """
-
-    def __init__(self, capacity: int, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        if capacity < 1 or rate <= 0:
-            raise ValueError("a token bucket needs capacity >= 1 and rate > 0")
-        self.capacity = capacity
-        self.rate = rate
-        self._clock = clock
-        self._tokens = float(capacity)
-        self._last = clock()
-        self._lock = threading.Lock()
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(float(self.capacity), self._tokens + (now - self._last) * self.rate)
-        self._last = now
-
-    def take(self) -> tuple[bool, int, float]:
-        """Try to spend a token: ``(allowed, tokens left, seconds until one is available)``."""
-        with self._lock:
-            self._refill()
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return True, int(self._tokens), 0.0
-            return False, 0, (1.0 - self._tokens) / self.rate
-
-    @property
-    def remaining(self) -> int:
-        with self._lock:
-            self._refill()
-            return int(self._tokens)
 
 
 @dataclass
@@ -224,7 +189,7 @@ class FakeServer:
         self.api_key = api_key
         self.other_keys = frozenset(other_keys) - {api_key}
         self.faults = faults if faults is not None else Faults()
-        self.bucket = TokenBucket(burst, rate_per_s, clock)
+        self.bucket = TokenBucket(rate_per_s=rate_per_s, capacity=burst, clock=clock)
         self.host = host
         self.port = port
         self._clock = clock
