@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from datetime import date, datetime, timezone
@@ -231,3 +232,25 @@ def test_bounds_follow_the_timezone_across_dst():
 def test_a_reversed_period_is_refused():
     with pytest.raises(ConfigError, match="swap --from and --to"):
         Period(date(2026, 3, 2), date(2026, 3, 1))
+
+
+def test_a_partner_schedule_is_checked_stored_and_read_by_the_scheduler(store):
+    from octolib.ops.scheduler import schedules_from_partners
+
+    good = dict(GOOD, schedule={"when": "first monday monthly at 07:30", "templates": ["campaign_summary"]})
+    save_partner(store, validate_partner(good, check_logo=False))
+    exported = export_partners_yaml(store)
+    assert "first monday monthly at 07:30" in exported
+    schedules, problems = schedules_from_partners(store.partners.find({}))
+    assert problems == []
+    assert [(s.partners, s.templates) for s in schedules] == [(("acme",), ("campaign_summary",))]
+
+
+@pytest.mark.parametrize("schedule,field", [
+    ("every blue moon", "schedule"),
+    ({"when": "0 7 * * 1", "templates": ["annual_report"]}, "schedule.templates"),
+    ({"at": "monday"}, "schedule"),
+])
+def test_a_bad_schedule_is_refused_naming_the_field(schedule, field):
+    with pytest.raises(PartnerError, match=re.escape(f"'.{field}: ")):
+        validate_partner(dict(GOOD, schedule=schedule), check_logo=False)

@@ -67,7 +67,8 @@ _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOGO_SUFFIXES = {".png", ".jpg", ".jpeg"}
 MAX_NOTE = 4000
-FIELDS = ("slug", "name", "logo", "brand_colour", "campaigns", "default_range", "recipients", "delivery", "note")
+FIELDS = ("slug", "name", "logo", "brand_colour", "campaigns", "default_range", "recipients", "delivery", "schedule",
+          "note")
 RULE_FIELDS = ("ids", "name_pattern", "subject_pattern", "list_ids")
 DEFAULT_COLOUR = "#1F4E79"
 
@@ -111,6 +112,7 @@ class Partner:
     recipients: tuple[str, ...] = field(default=(), repr=False)  # addresses: never in a notebook's output
     note: str = field(default="", repr=False)
     delivery: bool = False
+    schedule: Any = None  # "first monday monthly at 07:30", 5-field cron, or {when, templates}
 
     def as_document(self) -> dict[str, Any]:
         """The ``partners`` document (and the YAML entry) for this partner."""
@@ -123,6 +125,7 @@ class Partner:
             "default_range": dict(self.default_range) if isinstance(self.default_range, Mapping) else self.default_range,
             "recipients": list(self.recipients),
             "delivery": self.delivery,
+            "schedule": dict(self.schedule) if isinstance(self.schedule, Mapping) else self.schedule,
             "note": self.note,
         }
         return doc
@@ -248,6 +251,12 @@ def validate_partner(
     if not isinstance(delivery, bool):
         fail("delivery", f"{delivery!r} is not true or false; write delivery: true to email scheduled reports")
 
+    schedule = raw.get("schedule")
+    if schedule not in (None, ""):
+        _check_schedule(schedule, fail)
+    else:
+        schedule = None
+
     note = raw.get("note") or ""
     if not isinstance(note, str):
         fail("note", f"{note!r} is not text; write the note as a quoted string or a YAML block (|)")
@@ -257,7 +266,34 @@ def validate_partner(
     return Partner(
         slug=slug, name=name.strip(), campaigns=rules, brand_colour=colour, logo=logo,
         default_range=default_range, recipients=recipients, note=note.strip(), delivery=delivery,
+        schedule=schedule,
     )
+
+
+def _check_schedule(schedule: Any, fail: Any) -> None:
+    """A schedule the scheduler (octolib.ops.scheduler) can read, or a message with the fix."""
+    from octolib.ops.scheduler import parse_schedule  # lazy: ops imports reports
+
+    when, templates = schedule, None
+    if isinstance(schedule, Mapping):
+        unknown = set(schedule) - {"when", "templates"}
+        if unknown:
+            fail("schedule", f"unknown keys {sorted(unknown)}; write {{when: \"first monday monthly\", templates: [...]}}")
+        when, templates = schedule.get("when", ""), schedule.get("templates")
+    if not isinstance(when, str):
+        fail("schedule", f"{when!r} is not text; write e.g. \"first monday monthly at 07:30\" or a 5-field cron line")
+    try:
+        parse_schedule(when)
+    except ConfigError as exc:
+        fail("schedule", str(exc))
+    if templates is not None:
+        from octolib.reports.templates import TEMPLATES
+
+        names = [templates] if isinstance(templates, str) else templates
+        known = {t.name if hasattr(t, "name") else t for t in TEMPLATES}
+        for name in names if isinstance(names, list) else [names]:
+            if name not in known:
+                fail("schedule.templates", f"{name!r} is not a template; choose from {sorted(known)}")
 
 
 # -- which campaigns ---------------------------------------------------------------------
