@@ -38,6 +38,41 @@ def demo_server(
         yield server
 
 
+def demo_partner_definitions(lists: list[dict]) -> list[dict]:
+    """Partners for the demo account, so the report builder has something to build.
+
+    One partner per list (by list id) plus one by subject pattern, with a default range of
+    the last quarter. Plain dicts in the ``partners.yml`` shape; validated on save.
+    """
+    colours = ["#1F6FEB", "#C0392B", "#2E7D32", "#8E44AD"]
+    partners = [{
+        "slug": "acme", "name": "Acme (case studies)", "brand_colour": "#E67E22",
+        "campaigns": {"subject_pattern": "acme"}, "default_range": "last_year",
+        "note": "Demo partner: every campaign whose subject mentions Acme.",
+    }]
+    for i, lst in enumerate(sorted(lists, key=lambda x: x.get("name") or "")):
+        name = lst.get("name") or lst["id"]
+        partners.append({
+            "slug": "-".join(name.lower().split())[:40], "name": f"{name} partner",
+            "brand_colour": colours[i % len(colours)], "campaigns": {"list_ids": [lst["id"]]},
+            "default_range": "last_quarter",
+        })
+    return partners
+
+
+def ensure_demo_partners(store, lists: list[dict]) -> int:  # type: ignore[no-untyped-def]
+    """Store the demo partners once; an analyst's later edits are kept. Returns how many were added."""
+    from octolib.reports.partners import save_partner, validate_partner
+
+    added = 0
+    for raw in demo_partner_definitions(lists):
+        if store.partners.find_one({"slug": raw["slug"]}) is not None:
+            continue
+        save_partner(store, validate_partner(raw, check_logo=False))
+        added += 1
+    return added
+
+
 def demo_settings(base: Settings, server: FakeServer) -> Settings:
     """Point ``base`` at the local account, with the demo key and a separate data folder."""
     return base.replace(api_base=server.base_url, api_key=DEMO_API_KEY, demo=True,

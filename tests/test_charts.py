@@ -105,8 +105,9 @@ def test_expected_traces():
     assert list(rate.data[0].x) == ["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
     # the empty weeks are gaps (None), the rates are as computed
     assert list(rate.data[0].y) == [0.3, None, None, 0.5]
-    # the moving average is pooled: week 4 with week 3 (empty) is 20/40
-    assert list(rate.data[1].y) == [0.3, 0.3, None, 0.5]
+    # the moving average is pooled (week 4 with week 3 (empty) is 20/40) and drawn only
+    # where a week has sends, never carried into empty weeks
+    assert list(rate.data[1].y) == [0.3, None, None, 0.5]
     comp = f["compare"]
     assert list(comp.data[0].text) == ["40.0%", "—", "10.0%"]
     assert list(comp.data[0].marker.color)[2] == charts.theme.BAD

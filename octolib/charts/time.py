@@ -67,7 +67,10 @@ def rate_over_time_figure(series: RateSeries, title: str, label: str = "Open rat
         hovertext=hover, hoverinfo="text",
     ))
     if window > 1:
+        # Drawn only where a bucket has sends: a trailing average carried into empty weeks
+        # would draw a line where nothing happened (e.g. past the last campaign).
         avg = rolling_rate(series.numerator, series.denominator, window)
+        avg = np.where(np.isnan(rate), np.nan, avg)
         fig.add_trace(go.Scatter(
             x=x, y=[None if np.isnan(r) else float(r) for r in avg], mode="lines",
             name=f"{window}-{_UNIT_WORD.get(series.unit, 'bucket')} moving average",

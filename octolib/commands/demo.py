@@ -52,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
         if not result.ok:
             print("octopus demo: the sync did not succeed; see the errors above", file=sys.stderr)
             return 1
+        from octolib.demo import ensure_demo_partners
+
+        added = ensure_demo_partners(store, [
+            {"id": d["emailoctopus_id"], "name": d.get("name")}
+            for d in store.lists.find({}, {"emailoctopus_id": 1, "name": 1})])
+        if added:
+            print(f"added {added} demo partners for the report builder (octo report --partners lists them)")
         store.close()
         if args.no_serve:
             return 0
