@@ -47,7 +47,7 @@ def demo_partner_definitions(lists: list[dict]) -> list[dict]:
     colours = ["#1F6FEB", "#C0392B", "#2E7D32", "#8E44AD"]
     partners = [{
         "slug": "acme", "name": "Acme (case studies)", "brand_colour": "#E67E22",
-        "campaigns": {"subject_pattern": "acme"}, "default_range": "last_year",
+        "campaigns": {"subject_pattern": "acme"}, "default_range": "last_365_days",
         "note": "Demo partner: every campaign whose subject mentions Acme.",
     }]
     for i, lst in enumerate(sorted(lists, key=lambda x: x.get("name") or "")):
