@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
 import threading
@@ -246,7 +247,7 @@ def _execute_one(request: ReportRequest, result: ReportResult, settings: Setting
         pm.execute_notebook(
             str(path), str(result.notebook), parameters=parameters, kernel_name=kernel_name,
             progress_bar=False, log_output=False, cwd=str(out_dir), execution_timeout=timeout_s,
-            request_save_on_cell_execute=False,
+            request_save_on_cell_execute=False, kernel_manager_class=_ipc_kernel_manager(),
         )
         info_path = out_dir / f"{request.template}.json"
         if not info_path.is_file():
@@ -444,3 +445,25 @@ def list_reports(store: Any, partner: str | None = None, limit: int = 50) -> lis
 def get_report(store: Any, report_id: str) -> dict[str, Any] | None:
     """One ``reports`` document by id, or None."""
     return store.reports.find_one({"report_id": report_id}, {"_id": 0})
+
+
+def _ipc_kernel_manager() -> type:
+    """A kernel manager that talks to report kernels over Unix sockets, not TCP.
+
+    Nothing of a report kernel listens on the network, and ipykernel stops printing its
+    "running over TCP without encryption" warning into the operator's terminal.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            if os.name == "posix":
+                import tempfile
+                import uuid
+
+                self.transport = "ipc"
+                # One socket prefix per kernel: parallel reports must never share a socket.
+                self.ip = os.path.join(tempfile.gettempdir(), f"octo-kernel-{uuid.uuid4().hex}")
+
+    return IPCKernelManager
