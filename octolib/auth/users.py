@@ -463,7 +463,7 @@ def open_user_store(settings: Any, *, clock: Callable[[], datetime] = utcnow) ->
     users = UserStore(
         store.users,
         store.audit_log,
-        store.db["login_attempts"],
+        store.login_attempts,
         lockout=LockoutPolicy(settings.lockout_attempts, settings.lockout_minutes),
         clock=clock,
     )

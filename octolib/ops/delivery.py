@@ -40,6 +40,7 @@ from typing import Any
 from octolib.config import Settings
 from octolib.errors import OctoError, redact
 from octolib.store import Store
+from octolib.store.core import DELIVERIES
 
 __all__ = [
     "DELIVERIES",
@@ -59,7 +60,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DELIVERIES = "deliveries"
 IMPLICIT_TLS_PORT = 465
 
 
@@ -182,7 +182,7 @@ def _utcnow() -> datetime:
 
 def ensure_delivery_indexes(store: Store) -> None:
     """Indexes of ``deliveries``: by report and recipient (the re-send check), and by time."""
-    coll = store.db[DELIVERIES]
+    coll = store.deliveries
     coll.create_index([("report_id", 1), ("recipient", 1), ("status", 1)])
     coll.create_index([("partner", 1), ("sent_at", -1)])
 
@@ -257,7 +257,7 @@ def build_message(report: Mapping[str, Any], partner: Mapping[str, Any], pdf: by
 
 
 def _already_sent(store: Store, report_id: str, recipient: str) -> Mapping[str, Any] | None:
-    return store.db[DELIVERIES].find_one({"report_id": report_id, "recipient": recipient, "status": "sent"},
+    return store.deliveries.find_one({"report_id": report_id, "recipient": recipient, "status": "sent"},
                                          sort=[("sent_at", -1)])
 
 
@@ -325,7 +325,7 @@ def deliver_report(
                 delivery.status, delivery.error = "failed", f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
             except (OSError, smtplib.SMTPException) as exc:
                 delivery.status, delivery.error = "failed", redact(str(exc), config.password)
-            store.db[DELIVERIES].insert_one({**base, "recipient": r, "status": delivery.status,
+            store.deliveries.insert_one({**base, "recipient": r, "status": delivery.status,
                                              "error": delivery.error, "message_id": delivery.message_id,
                                              "sent_at": now})
             level = logging.INFO if delivery.status == "sent" else logging.WARNING
@@ -381,5 +381,5 @@ def delivery_history(store: Store, *, partner: str | None = None, report_id: str
         query["partner"] = partner
     if report_id:
         query["report_id"] = report_id
-    cursor = store.db[DELIVERIES].find(query, {"_id": 0}).sort([("sent_at", -1)]).limit(int(limit))
+    cursor = store.deliveries.find(query, {"_id": 0}).sort([("sent_at", -1)]).limit(int(limit))
     return list(cursor)

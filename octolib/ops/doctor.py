@@ -185,7 +185,7 @@ def expected_indexes() -> list[IndexSpec]:
     """The indexes :meth:`Store.ensure_indexes` creates (read from the store module's table)."""
     from octolib.store import core
 
-    table = getattr(core, "INDEXES", None) or getattr(core, "_INDEXES", ())
+    table = core.INDEXES
     return [IndexSpec(c, tuple((k, int(d)) for k, d in keys), bool(opts.get("unique"))) for c, keys, opts in table]
 
 

@@ -35,6 +35,9 @@ __all__ = [
     "Store",
     "connect",
     "COLLECTIONS",
+    "INDEXES",
+    "LOGIN_ATTEMPTS",
+    "DELIVERIES",
     "USERS",
     "AUDIT_LOG",
     "CAMPAIGNS",
@@ -67,6 +70,8 @@ SYNC_RUNS = "sync_runs"
 PARTNERS = "partners"
 REPORTS = "reports"
 LOCKS = "locks"
+LOGIN_ATTEMPTS = "login_attempts"
+DELIVERIES = "deliveries"
 
 #: Every collection octopus uses; ``Store`` has an attribute of the same name for each.
 COLLECTIONS: tuple[str, ...] = (
@@ -83,10 +88,12 @@ COLLECTIONS: tuple[str, ...] = (
     PARTNERS,
     REPORTS,
     LOCKS,
+    LOGIN_ATTEMPTS,
+    DELIVERIES,
 )
 
-# (collection, keys, options). Unique keys are what makes every writer an idempotent upsert.
-_INDEXES: tuple[tuple[str, list[tuple[str, int]], dict[str, Any]], ...] = (
+#: (collection, keys, options), read by ``octo doctor`` too. Unique keys are what makes every writer an idempotent upsert.
+INDEXES: tuple[tuple[str, list[tuple[str, int]], dict[str, Any]], ...] = (
     (USERS, [("username", 1)], {"unique": True}),
     (CAMPAIGNS, [("emailoctopus_id", 1)], {"unique": True}),
     (CAMPAIGNS, [("status", 1)], {}),
@@ -199,7 +206,7 @@ class Store:
                 for name, spec in _TIME_SERIES.items():
                     if name not in existing:
                         self._create_time_series(name, spec)
-            for name, keys, options in _INDEXES:
+            for name, keys, options in INDEXES:
                 self.db[name].create_index(keys, **options)
         except StoreError:
             raise
