@@ -1,0 +1,394 @@
+"""Serving the dashboards fast, behind the login, without stalls and without the internet.
+
+One Jupyter server (``octo serve``: jupyter_server + the Voilà extension + JupyterLab behind
+:mod:`octolib.auth`) serves everything. This module adds three things to it:
+
+**Pre-started kernels inside that server.** Voilà's kernel pools (``preheat_kernel``) exist
+only in standalone ``voila``: the server extension uses the server's kernel manager and
+starts none, so every page view waited ~5 s for a kernel. :class:`PooledKernelManager` is
+Voilà's own pool manager (``voila_kernel_manager_factory``) fitted to jupyter_server: per
+dashboard notebook it keeps ``pool_size`` kernels that have already *run* the notebook and
+rendered its HTML, so a request gets a finished page and the browser only connects to the
+kernel. The ceiling of :class:`octolib.auth.kernels.CappedKernelManager` still holds for
+kernels in use; idle pool kernels are not culled (Voilà's rule) and are refilled one second
+after one is taken. Standalone voila was the alternative: it would need a second port, its
+own copy of the login gate, and JupyterLab elsewhere; one server keeps one login and one
+gate.
+
+**The render-stall fix.** About one page load in 10 to 20 stalled for ever while Voilà
+sent heartbeats. Cause (traced with message logs on both sides): nbclient waits for each
+cell's ``execute_reply`` with no timeout on an asyncio ZMQ socket; its Output-widget
+stand-in sends ``comm_msg`` updates on that same shell socket from the iopub task, and
+``jupyter_client.Session.send`` sends through a *synchronous shadow* of the socket. When the
+reply arrives during that send, libzmq's edge-triggered ZMQ_FD is consumed by the send and
+pyzmq's pending ``poll()`` is never woken: the kernel has replied, the reply sits in the
+socket, and the page waits until something else touches the socket. Two defences:
+
+* the pages never write to an ``ipywidgets.Output`` while the notebook runs (no Output
+  widgets at all; see :mod:`octolib.dashboards.widgets`), so nothing sends on the shell
+  socket while a reply is awaited;
+* :class:`SlicedVoilaExecutor` waits for replies in short slices, so a missed wake-up
+  costs at most ``REPLY_POLL_S`` instead of the page (installed by :func:`install_render_fix`).
+
+**No CDN.** Voilà's ``lab`` template links Font Awesome from jsDelivr. The ``octopus``
+template (``octolib/voila_assets``) is the same page without it; plotly.js and the widget
+code come from the local labextensions. :func:`server_environment` puts the template on
+``JUPYTER_PATH``.
+
+What ``octo serve`` adds (see :func:`server_arguments`, :func:`server_environment`)::
+
+    argv += server_arguments(pool_size=1)
+    env.update(server_environment(env))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+__all__ = [
+    "REPLY_POLL_S",
+    "TEMPLATE",
+    "SlicedVoilaExecutor",
+    "install_render_fix",
+    "PooledKernelManager",
+    "assets_dir",
+    "server_arguments",
+    "server_environment",
+]
+
+log = logging.getLogger(__name__)
+
+#: Longest wait on the shell socket before looking again (see the module doc).
+REPLY_POLL_S = 0.5
+
+#: The Voilà template without CDN links (``octolib/voila_assets/share/jupyter/voila/templates/octopus``).
+TEMPLATE = "octopus"
+
+
+#: Where pages look for MathJax (an empty local script; the dashboards show no LaTeX).
+MATHJAX_STUB = f"/voila/templates/{TEMPLATE}/static/mathjax-off.js"
+
+
+def assets_dir() -> Path:
+    """The folder to add to ``JUPYTER_PATH`` (holds ``voila/templates/octopus``)."""
+    return Path(__file__).resolve().parents[1] / "voila_assets" / "share" / "jupyter"
+
+
+def server_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Variables the server process needs: ``JUPYTER_PATH`` with our template folder first.
+
+    ``base`` is the environment being built (its ``JUPYTER_PATH`` is kept after ours).
+    """
+    existing = (base or {}).get("JUPYTER_PATH", "")
+    parts = [str(assets_dir())] + [p for p in existing.split(os.pathsep) if p and p != str(assets_dir())]
+    return {"JUPYTER_PATH": os.pathsep.join(parts)}
+
+
+def server_arguments(pool_size: int = 1, pool_notebooks: Sequence[str] = ()) -> list[str]:
+    """Jupyter options that turn on the pools, the stall fix and the offline template.
+
+    ``pool_size`` kernels per notebook (0 turns pools off: every view starts a kernel);
+    ``pool_notebooks`` limits pools to those notebook paths (relative to the notebooks
+    folder; empty = every notebook in it).
+    """
+    args = [
+        "--ServerApp.kernel_manager_class=octolib.dashboards.serving.PooledKernelManager",
+        # The page configuration's MathJax URL defaults to cdnjs; point it at an empty local file.
+        f"--ServerApp.tornado_settings=mathjax_url={MATHJAX_STUB}",
+        f"--PooledKernelManager.pool_size={int(pool_size)}",
+        f"--VoilaConfiguration.template={TEMPLATE}",
+        "--VoilaConfiguration.show_tracebacks=False",
+    ]
+    # Jupyter's command line takes a list as the same option repeated.
+    args += [f"--PooledKernelManager.pool_notebooks={n}" for n in pool_notebooks]
+    return args
+
+
+# -- the stall fix ---------------------------------------------------------------------------
+
+def _executor_base() -> type:
+    from voila.execute import VoilaExecutor
+
+    return VoilaExecutor
+
+
+class _SlicedMixin:
+    """Waits for ``execute_reply`` in slices of :data:`REPLY_POLL_S` (see the module doc)."""
+
+    reply_poll_s: float = REPLY_POLL_S
+    missed_wakeups = 0  # replies found only when a slice ended (class-wide, for the logs)
+
+    async def _async_poll_for_reply(self, msg_id: str, cell: Any, timeout: int | None,
+                                    task_poll_output_msg: asyncio.Future, task_poll_kernel_alive: asyncio.Future
+                                    ) -> dict[str, Any]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = self.reply_poll_s
+            if deadline is not None:
+                wait = max(0.0, min(wait, deadline - time.monotonic()))
+            started = time.monotonic()
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=wait)  # type: ignore[attr-defined]
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    # nbclient's own timeout handling (interrupt, error cell) from here on.
+                    return await super()._async_poll_for_reply(  # type: ignore[misc]
+                        msg_id, cell, 0, task_poll_output_msg, task_poll_kernel_alive)
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if time.monotonic() - started >= wait * 0.98 and wait > 0:
+                # Found by the slice's own timer, not by a socket wake-up.
+                type(self).missed_wakeups += 1
+                log.info("a kernel reply was picked up only at the end of a %.1f s slice (missed wake-up)", wait)
+            if getattr(self, "record_timing", False):
+                from nbclient.client import timestamp
+
+                cell["metadata"].setdefault("execution", {})["shell.execute_reply"] = timestamp(msg)
+            try:
+                await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)  # type: ignore[attr-defined]
+            except (asyncio.TimeoutError, Empty):
+                if getattr(self, "raise_on_iopub_timeout", False):
+                    task_poll_kernel_alive.cancel()
+                    from nbclient.exceptions import CellTimeoutError
+
+                    raise CellTimeoutError.error_from_timeout_and_cell(
+                        "Timeout waiting for IOPub output", self.iopub_timeout, cell) from None  # type: ignore[attr-defined]
+                log.warning("Timeout waiting for IOPub output")
+            task_poll_kernel_alive.cancel()
+            return msg
+
+
+def _make_executor_class() -> type:
+    base = _executor_base()
+    return type("SlicedVoilaExecutor", (_SlicedMixin, base), {"__module__": __name__,
+                                                               "__doc__": _SlicedMixin.__doc__})
+
+
+_sliced: type | None = None
+
+
+def install_render_fix() -> type:
+    """Make Voilà render notebooks with :class:`SlicedVoilaExecutor` (idempotent).
+
+    Voilà builds its executor by name inside ``voila.notebook_renderer``; rebinding that
+    name is the only hook it offers. Returns the executor class in use.
+    """
+    import voila.notebook_renderer as renderer
+
+    cls = __getattr__("SlicedVoilaExecutor")
+    if renderer.VoilaExecutor is not cls:
+        renderer.VoilaExecutor = cls
+        log.info("Voilà renders with %s (reply polls of %.1f s)", cls.__name__, REPLY_POLL_S)
+    return cls
+
+
+# -- pools inside jupyter_server ---------------------------------------------------------------
+
+def _pool_base() -> type:
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+    from tornado import web
+
+    from octolib.auth.kernels import CappedKernelManager
+
+    class _PoolAwareCap(CappedKernelManager):
+        """The kernel ceiling, counting only kernels in use (pool kernels are bounded by the
+        pool size and must be able to refill)."""
+
+        async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
+            env = kwargs.get("env") or {}
+            kernel_id = kwargs.get("kernel_id")
+            is_new = kernel_id is None or kernel_id not in self
+            if is_new and env.get("VOILA_PREHEAT") != "True" and self.max_kernels:
+                in_use = self.kernels_in_use()
+                if in_use >= self.max_kernels:
+                    self.log.warning("refusing a new kernel: %d in use, the limit is %d", in_use, self.max_kernels)
+                    raise web.HTTPError(503, f"Too many kernels running ({self.max_kernels}); "
+                                             "try again in a few minutes")
+            return await AsyncMappingKernelManager.start_kernel(self, *args, **kwargs)
+
+        def pooled_kernel_ids(self) -> set[str]:
+            return set()
+
+        def kernels_in_use(self) -> int:
+            return len(set(self.list_kernel_ids()) - self.pooled_kernel_ids())
+
+    return _PoolAwareCap
+
+
+def _build_pooled_class() -> type:
+    from traitlets import Integer, List, Unicode
+    from voila.voila_kernel_manager import voila_kernel_manager_factory
+
+    base = voila_kernel_manager_factory(_pool_base(), preheat_kernel=True, default_pool_size=1)
+
+    class PooledKernelManager(base):  # type: ignore[misc, valid-type]
+        """Voilà's pre-heated kernel pools inside jupyter_server (see the module doc)."""
+
+        pool_size = Integer(1, config=True, help="Pre-started kernels per dashboard notebook (0 = none).")
+        pool_notebooks = List(Unicode(), [], config=True,
+                              help="Notebook paths (relative to the root) that get pools; empty = every notebook.")
+
+        def __init__(self, **kwargs: Any) -> None:
+            # Voilà's own __init__ reads attributes only its app has (notebook_path, ...):
+            # skip it, set up the same state, and fill the pools once the server runs.
+            super(base, self).__init__(**kwargs)
+            self._wait_at_startup = True
+            self.notebook_data = {}
+            self._pools = {}
+            self.notebook_path = None
+            self.root_dir = getattr(self.parent, "root_dir", os.getcwd())
+            self._voila: dict[str, Any] | None = None
+            install_render_fix()
+            try:
+                loop = asyncio.get_event_loop()
+            except RuntimeError:
+                loop = asyncio.new_event_loop()
+                asyncio.set_event_loop(loop)
+            loop.call_soon(self._start_pools)
+
+        @property
+        def _pool_config(self) -> dict[str, Any]:
+            return {"default": {"pool_size": max(int(self.pool_size), 0),
+                                "kernel_env_variables": self.default_env_variables}}
+
+        def _start_pools(self) -> None:
+            """Runs once the server's loop runs: every extension (Voilà's) is loaded then."""
+            server = self.parent
+            if server is None or getattr(server, "web_app", None) is None:
+                self.log.warning("no Jupyter server around the kernel manager: no kernel pools")
+                return
+            from voila.configuration import VoilaConfiguration
+            from voila.paths import collect_template_paths
+            from voila.server_extension import load_config_file
+
+            conf = VoilaConfiguration(parent=server)
+            local = load_config_file()
+            if local is not None:
+                conf.update_config(local)
+            self._voila = {
+                "configuration": conf,
+                "template_paths": collect_template_paths(["voila", "nbconvert"], conf.template),
+                "settings": server.web_app.settings,
+            }
+            if not hasattr(server, "server_url"):
+                server.server_url = server.base_url  # what Voilà's pool code calls its API prefix
+            self.kernel_pools_config = self._pool_config
+            if self.pool_size <= 0:
+                self.log.info("kernel pools are off (pool_size=0)")
+                return
+            names = self._pool_names()
+            for name in names:
+                self.fill_if_needed(delay=0, notebook_name=name)
+            self.log.info("kernel pools: %d kernel(s) each for %s (in %s)", self.pool_size,
+                          ", ".join(names) or "no notebook", self.root_dir)
+
+        def _pool_names(self) -> list[str]:
+            root = Path(self.root_dir)
+            if self.pool_notebooks:
+                return [n for n in self.pool_notebooks if (root / n).is_file()]
+            return sorted(str(p.relative_to(root)) for p in root.rglob("*.ipynb")
+                          if self._notebook_filter(p.relative_to(root))
+                          and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts))
+
+        def _notebook_renderer_factory(self, notebook_path: str | None = None) -> Any:
+            from voila.notebook_renderer import NotebookRenderer
+            from voila.utils import get_page_config
+
+            if self._voila is None:
+                raise RuntimeError("kernel pools are not set up yet")
+            server = self.parent
+            conf = self._voila["configuration"]
+            settings = self._voila["settings"]
+            page_config = get_page_config(base_url=server.base_url, settings=settings, log=server.log,
+                                          voila_configuration=conf)
+            return NotebookRenderer(
+                voila_configuration=conf,
+                traitlet_config=server.config,
+                notebook_path=notebook_path,
+                template_paths=self._voila["template_paths"],
+                config_manager=server.config_manager,
+                contents_manager=server.contents_manager,
+                base_url=server.base_url,
+                kernel_spec_manager=server.kernel_spec_manager,
+                page_config=page_config,
+                mathjax_config=settings.get("mathjax_config"),
+                mathjax_url=settings.get("mathjax_url"),
+            )
+
+        async def _initialize(self, notebook_path: str, kernel_id: str | None = None, **kwargs: Any) -> Any:
+            started = time.monotonic()
+            result = await super()._initialize(notebook_path, kernel_id, **kwargs)
+
+            def rendered(task: asyncio.Task) -> None:
+                if task.cancelled() or task.exception() is not None:
+                    self.log.warning("pre-rendering %s failed: %s", notebook_path,
+                                     "cancelled" if task.cancelled() else task.exception())
+                else:
+                    self.log.info("pre-rendered %s in kernel %s in %.2f s", notebook_path, result["kernel_id"],
+                                  time.monotonic() - started)
+
+            result["task"].add_done_callback(rendered)
+            return result
+
+        def _healthy(self, task: Any) -> bool:
+            if not task.done():
+                return True
+            if task.cancelled() or task.exception() is not None:
+                return False
+            return True
+
+        def get_pool_size(self, notebook_name: str) -> int:
+            """Ready or starting pool kernels; failed ones are dropped (and replaced) first,
+            so a request never takes a kernel that died while waiting."""
+            pool = self._pools.get(notebook_name, [])
+            bad = [t for t in pool if not self._healthy(t)]
+            if bad:
+                for t in bad:
+                    pool.remove(t)
+                    if not t.cancelled():
+                        self.log.warning("dropping a failed pool kernel for %s: %s", notebook_name, t.exception())
+                self.fill_if_needed(notebook_name=notebook_name)
+            return len(pool)
+
+        def pooled_kernel_ids(self) -> set[str]:
+            ids = set()
+            for pool in self._pools.values():
+                for task in pool:
+                    if task.done() and not task.cancelled() and task.exception() is None:
+                        kid = (task.result() or {}).get("kernel_id")
+                        if kid:
+                            ids.add(kid)
+            return ids
+
+    return PooledKernelManager
+
+
+def _pooled() -> type:
+    global _pooled_class
+    if _pooled_class is None:
+        _pooled_class = _build_pooled_class()
+    return _pooled_class
+
+
+_pooled_class: type | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """The two classes are built on first use, so importing this module (e.g. for
+    :func:`server_arguments` in ``octo serve``) does not import Voilà and jupyter_server."""
+    global _sliced
+    if name == "SlicedVoilaExecutor":
+        if _sliced is None:
+            _sliced = _make_executor_class()
+        return _sliced
+    if name == "PooledKernelManager":
+        return _pooled()
+    raise AttributeError(name)

@@ -1,0 +1,526 @@
+"""The pieces every page is made of: a frame with navigation and messages, tables, charts,
+a CSV download button and the page probe.
+
+Why these rules (they keep Voilà pages from stalling and from breaking):
+
+* **No ``ipywidgets.Output``.** Voilà executes the notebook with nbclient, whose Output
+  widget stand-in writes to the kernel's shell socket from a second task while the first
+  one waits for ``execute_reply`` on that socket; that send can swallow the socket's
+  wake-up and the page never finishes (see :mod:`octolib.dashboards.serving`). Messages go
+  to :class:`ipywidgets.HTML`, charts to ``go.FigureWidget``; nothing is ``print``-ed.
+* **Every callback is guarded** (:meth:`Page.guard`): an exception becomes a message in the
+  page, never a traceback in an output area.
+* **Text is escaped** before it becomes HTML (campaign names come from users).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import html
+import io
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import anywidget
+import ipywidgets as w
+import numpy as np
+import plotly.graph_objects as go
+import traitlets
+
+from octolib import charts
+from octolib.metrics import format_count, format_rate
+
+__all__ = [
+    "PAGES",
+    "Page",
+    "Column",
+    "DataTable",
+    "Chart",
+    "CsvDownload",
+    "PageProbe",
+    "kpi_cards",
+    "esc",
+    "message_html",
+    "fmt_time",
+    "section",
+    "CSS",
+]
+
+log = logging.getLogger(__name__)
+
+#: The navigation bar: (notebook stem, label). The campaign detail page is reached by links.
+PAGES: tuple[tuple[str, str], ...] = (
+    ("overview", "Overview"),
+    ("campaigns", "Campaigns"),
+    ("lists", "Lists"),
+    ("contacts", "Contacts"),
+    ("engagement", "Engagement"),
+    ("sync", "Sync"),
+)
+
+CSS = """<style>
+.octo-page { max-width: 1200px; margin: 0 auto; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933; }
+.octo-nav { display: flex; gap: 4px; flex-wrap: wrap; align-items: center; border-bottom: 2px solid #0f4c5c; padding: 6px 0 8px 0; margin-bottom: 6px; }
+.octo-nav .octo-brand { font-weight: 700; color: #0f4c5c; margin-right: 14px; font-size: 16px; }
+.octo-nav a { text-decoration: none; color: #0f4c5c; padding: 4px 10px; border-radius: 4px; }
+.octo-nav a:hover { background: #e3eef1; }
+.octo-nav a.active { background: #0f4c5c; color: white; }
+.octo-nav .octo-right { margin-left: auto; font-size: 12px; }
+.octo-title { font-size: 22px; font-weight: 600; margin: 6px 0 2px 0; }
+.octo-sub { color: #52606d; font-size: 12px; }
+.octo-msg { padding: 8px 12px; border-radius: 4px; margin: 6px 0; font-size: 13px; }
+.octo-msg.info { background: #e8f1fb; border-left: 4px solid #2f6fb3; }
+.octo-msg.warn { background: #fff6e0; border-left: 4px solid #c98a00; }
+.octo-msg.error { background: #fdecea; border-left: 4px solid #c0392b; }
+.octo-msg.ok { background: #e9f7ef; border-left: 4px solid #2e8b57; }
+.octo-cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
+.octo-card { flex: 1 1 150px; max-width: 230px; background: #f7fafb; border: 1px solid #d9e2e7; border-radius: 6px; padding: 8px 12px; min-width: 140px; }
+.octo-card .label { color: #52606d; font-size: 12px; }
+.octo-card .value { font-size: 22px; font-weight: 600; color: #0f4c5c; }
+.octo-card .hint { color: #7b8794; font-size: 11px; }
+table.octo-table { border-collapse: collapse; width: 100%; font-size: 13px; }
+table.octo-table th { text-align: left; background: #eef3f5; border-bottom: 1px solid #c8d3d9; padding: 5px 6px; white-space: nowrap; }
+table.octo-table td { border-bottom: 1px solid #edf1f3; padding: 4px 6px; vertical-align: top; }
+table.octo-table td.num, table.octo-table th.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.octo-table tr:hover td { background: #f5f9fa; }
+.octo-flag { color: #b03a2e; font-weight: 600; }
+.octo-section { font-size: 16px; font-weight: 600; margin: 14px 0 4px 0; color: #0f4c5c; }
+.octo-muted { color: #7b8794; font-size: 12px; }
+.octo-empty { color: #52606d; padding: 10px; font-style: italic; }
+</style>"""
+
+
+def esc(value: Any) -> str:
+    """HTML-escaped text of ``value`` (None -> "")."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def message_html(kind: str, text: str) -> str:
+    """A message box (kind: info, warn, error, ok); empty text gives no box."""
+    if not text:
+        return ""
+    return f'<div class="octo-msg {esc(kind)}" role="status" data-kind="{esc(kind)}">{esc(text)}</div>'
+
+
+def fmt_time(value: Any, tz: str = "UTC", with_time: bool = True) -> str:
+    """A UTC time (datetime or datetime64) in ``tz``, ``—`` when missing."""
+    from octolib.dashboards.data import _fmt_local, to_datetime
+
+    if isinstance(value, np.datetime64):
+        value = to_datetime(value)
+    if not isinstance(value, datetime):
+        return "—"
+    text = _fmt_local(value, tz)
+    return text if with_time else text[:10]
+
+
+def kpi_cards(items: Sequence[tuple[str, str, str]]) -> str:
+    """HTML for a row of KPI cards from ``(label, value, hint)``."""
+    cards = "".join(
+        f'<div class="octo-card" data-kpi="{esc(label)}"><div class="label">{esc(label)}</div>'
+        f'<div class="value">{esc(value)}</div><div class="hint">{esc(hint)}</div></div>'
+        for label, value, hint in items
+    )
+    return f'<div class="octo-cards">{cards}</div>'
+
+
+class PageProbe(anywidget.AnyWidget):
+    """An invisible widget that tells the kernel the page was opened, and its URL query.
+
+    Why: with pre-started kernels the notebook runs before anyone asks for the page, so the
+    kernel learns the query string (``?id=...`` on the campaign page) and the moment of the
+    view only when the browser renders this widget. Plain JavaScript, no network.
+    """
+
+    _esm = """
+export default {
+  render({ model, el }) {
+    el.style.display = "none";
+    model.set("query", window.location.search || "");
+    model.set("viewed", (model.get("viewed") || 0) + 1);
+    model.save_changes();
+  }
+};
+"""
+    query = traitlets.Unicode("").tag(sync=True)
+    viewed = traitlets.Int(0).tag(sync=True)
+
+
+class CsvDownload(anywidget.AnyWidget):
+    """A button that downloads a CSV made by the kernel when clicked.
+
+    Why not a ``data:`` link: the CSV of 6,000 contacts would travel to the browser on every
+    filter change. Here the click asks the kernel (a custom message), which answers with the
+    text of the rows as currently filtered; the browser saves it as a file.
+    """
+
+    _esm = """
+export default {
+  render({ model, el }) {
+    const btn = document.createElement("button");
+    btn.className = "jupyter-widgets jupyter-button widget-button octo-csv";
+    btn.style.width = "auto";
+    btn.style.padding = "0 12px";
+    const sync = () => { btn.textContent = model.get("label"); btn.disabled = model.get("disabled"); };
+    sync();
+    model.on("change:label", sync);
+    model.on("change:disabled", sync);
+    btn.addEventListener("click", () => model.send({ type: "csv" }));
+    model.on("msg:custom", (msg) => {
+      if (!msg || msg.type !== "csv") return;
+      const blob = new Blob([msg.text], { type: "text/csv;charset=utf-8" });
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = msg.filename;
+      document.body.appendChild(a);
+      a.click();
+      setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    });
+    el.appendChild(btn);
+  }
+};
+"""
+    label = traitlets.Unicode("Download CSV").tag(sync=True)
+    disabled = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, make_csv: Callable[[], str], filename: str, on_error: Callable[[Exception], None] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.make_csv = make_csv
+        self.filename = filename
+        self.on_error = on_error
+        self.on_msg(self._handle)
+
+    def _handle(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "csv":
+            return
+        try:
+            text = self.make_csv()
+        except Exception as exc:  # noqa: BLE001 - shown in the page, never raised into output
+            log.exception("CSV export failed")
+            if self.on_error:
+                self.on_error(exc)
+            return
+        self.send({"type": "csv", "filename": self.filename, "text": text})
+
+
+class Page:
+    """A dashboard page: navigation, title, "data as of" line, a message area and a body.
+
+    Display it (``page`` as the last expression of a cell, or ``display(page)``). Builders
+    put their controls and results in :attr:`body`; :meth:`say` shows a message;
+    :meth:`guard` wraps callbacks so no exception reaches an output area.
+    """
+
+    def __init__(self, title: str, active: str, subtitle: str = "") -> None:
+        self.title = title
+        self.active = active
+        self.nav = w.HTML(self._nav_html())
+        self.heading = w.HTML(f'<div class="octo-title">{esc(title)}</div>')
+        self.status_line = w.HTML(f'<div class="octo-sub">{esc(subtitle)}</div>')
+        self.message_box = w.HTML("")
+        self.body = w.VBox([])
+        self.probe = PageProbe()
+        self.widget = w.VBox(
+            [w.HTML(CSS), self.nav, self.heading, self.status_line, self.message_box, self.body, self.probe],
+            layout=w.Layout(width="100%"),
+        )
+        self.widget.add_class("octo-page")
+        self.last_message: tuple[str, str] = ("", "")
+
+    def _nav_html(self) -> str:
+        links = "".join(
+            f'<a href="{stem}.ipynb" class="{"active" if stem == self.active else ""}">{esc(label)}</a>'
+            for stem, label in PAGES
+        )
+        return (f'<div class="octo-nav"><span class="octo-brand">octopus</span>{links}'
+                f'<span class="octo-right"><a href="../../dashboards">All dashboards</a>'
+                f'<a href="../../logout">Sign out</a></span></div>')
+
+    def say(self, kind: str, text: str) -> None:
+        """Show ``text`` as a message of ``kind`` (info, warn, error, ok); "" clears it."""
+        self.last_message = (kind, text) if text else ("", "")
+        self.message_box.value = message_html(kind, text)
+
+    def set_status(self, text: str) -> None:
+        self.status_line.value = f'<div class="octo-sub">{esc(text)}</div>'
+
+    def guard(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` that shows an error message instead of raising."""
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the page must stay usable
+                log.exception("dashboard callback %s failed", getattr(fn, "__name__", fn))
+                self.say("error", f"Something went wrong: {type(exc).__name__}: {exc}. "
+                                  "Change a filter or reload the page; the details are in the server log.")
+                return None
+
+        return wrapper
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+# -- tables --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    """A table column. ``kind``: text, count, rate, datetime, date, html (trusted, built by
+    us). ``link`` makes the cell an anchor to ``link(row)``."""
+
+    key: str
+    label: str
+    kind: str = "text"
+    sortable: bool = True
+    link: Callable[[dict[str, Any]], str] | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("count", "rate")
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Missing values (None, NaN, NaT, "") sort last whatever the direction."""
+    if value is None or value == "":
+        return (1, 0)
+    if isinstance(value, float) and np.isnan(value):
+        return (1, 0)
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            return (1, 0)
+        return (0, int(value.astype("datetime64[s]").astype(np.int64)))
+    if isinstance(value, datetime):
+        return (0, value.timestamp())
+    if isinstance(value, str):
+        return (0, value.lower())
+    if isinstance(value, (list, tuple)):
+        return (0, ", ".join(map(str, value)).lower())
+    return (0, value)
+
+
+class DataTable:
+    """A paginated, searchable, sortable HTML table of row dicts, with a CSV button.
+
+    Tests drive it like a person would: set ``search.value``, ``sort_by.value``,
+    ``descending.value``, click ``next_button``; read ``visible_rows`` (all rows after search
+    and sort) and ``page_rows`` (the rows on screen).
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        page_size: int = 25,
+        search_keys: Sequence[str] | None = None,
+        search_placeholder: str = "Search…",
+        csv_name: str = "table.csv",
+        empty_text: str = "Nothing matches these filters.",
+        tz: str = "UTC",
+        default_sort: str | None = None,
+        default_descending: bool = True,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self.columns = list(columns)
+        self.page_size = page_size
+        self.search_keys = list(search_keys) if search_keys is not None else [
+            c.key for c in self.columns if c.kind in ("text", "html")]
+        self.empty_text = empty_text
+        self.tz = tz
+        self.rows: list[dict[str, Any]] = []
+        self.visible_rows: list[dict[str, Any]] = []
+        self.page = 0
+        sortable = [(c.label, c.key) for c in self.columns if c.sortable]
+        self.search = w.Text(placeholder=search_placeholder, layout=w.Layout(width="240px"), continuous_update=False)
+        self.sort_by = w.Dropdown(options=sortable, value=default_sort or (sortable[0][1] if sortable else None),
+                                  description="Sort by", layout=w.Layout(width="230px"))
+        self.descending = w.ToggleButtons(options=[("↓ desc", True), ("↑ asc", False)], value=default_descending,
+                                          style={"button_width": "60px"})
+        self.csv = CsvDownload(self.csv_text, csv_name, on_error=on_error)
+        self.html = w.HTML()
+        self.prev_button = w.Button(description="‹ Previous", layout=w.Layout(width="100px"))
+        self.next_button = w.Button(description="Next ›", layout=w.Layout(width="100px"))
+        self.page_label = w.HTML()
+        toolbar = w.HBox([self.search, self.sort_by, self.descending, self.csv],
+                         layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        pager = w.HBox([self.prev_button, self.page_label, self.next_button], layout=w.Layout(align_items="center"))
+        self.widget = w.VBox([toolbar, self.html, pager])
+        self.search.observe(lambda _: self._refresh(reset=True), "value")
+        self.sort_by.observe(lambda _: self._refresh(reset=True), "value")
+        self.descending.observe(lambda _: self._refresh(reset=True), "value")
+        self.prev_button.on_click(lambda _: self.go(self.page - 1))
+        self.next_button.on_click(lambda _: self.go(self.page + 1))
+        self._refresh(reset=True)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Replace the rows (filters outside the table produced them); back to page 1."""
+        self.rows = list(rows)
+        self._refresh(reset=True)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.visible_rows) // self.page_size))
+
+    @property
+    def page_rows(self) -> list[dict[str, Any]]:
+        start = self.page * self.page_size
+        return self.visible_rows[start:start + self.page_size]
+
+    def go(self, page: int) -> None:
+        self.page = min(max(0, page), self.pages - 1)
+        self._render()
+
+    def _matches(self, row: dict[str, Any], needle: str) -> bool:
+        for key in self.search_keys:
+            value = row.get(key)
+            if isinstance(value, (list, tuple)):
+                value = " ".join(map(str, value))
+            if value is not None and needle in str(value).lower():
+                return True
+        return False
+
+    def _refresh(self, reset: bool = False) -> None:
+        needle = self.search.value.strip().lower()
+        rows = [r for r in self.rows if self._matches(r, needle)] if needle else list(self.rows)
+        key = self.sort_by.value
+        if key:
+            present = [r for r in rows if _sort_key(r.get(key))[0] == 0]
+            missing = [r for r in rows if _sort_key(r.get(key))[0] == 1]
+            present.sort(key=lambda r: _sort_key(r.get(key)), reverse=bool(self.descending.value))
+            rows = present + missing
+        self.visible_rows = rows
+        if reset:
+            self.page = 0
+        self.page = min(self.page, self.pages - 1)
+        self._render()
+
+    # -- output ---------------------------------------------------------------------------
+
+    def cell_text(self, col: Column, value: Any) -> str:
+        """The text a cell shows (also used for CSV of formatted columns)."""
+        if col.kind == "count":
+            return format_count(value)
+        if col.kind == "rate":
+            return format_rate(value)
+        if col.kind in ("datetime", "date"):
+            return fmt_time(value, self.tz, with_time=col.kind == "datetime")
+        if isinstance(value, (list, tuple)):
+            return ", ".join(map(str, value))
+        return "" if value is None else str(value)
+
+    def _cell(self, col: Column, row: dict[str, Any]) -> str:
+        value = row.get(col.key)
+        if col.kind == "html":
+            inner = "" if value is None else str(value)
+        else:
+            inner = esc(self.cell_text(col, value))
+        if col.link is not None:
+            href = col.link(row)
+            if href:
+                inner = f'<a href="{esc(href)}">{inner}</a>'
+        cls = ' class="num"' if col.numeric else ""
+        return f"<td{cls}>{inner}</td>"
+
+    def _render(self) -> None:
+        if not self.visible_rows:
+            self.html.value = f'<div class="octo-empty" data-empty="1">{esc(self.empty_text)}</div>'
+        else:
+            num = ' class="num"'
+            head = "".join(f"<th{num if c.numeric else ''}>{esc(c.label)}</th>" for c in self.columns)
+            body = "".join("<tr>" + "".join(self._cell(c, r) for c in self.columns) + "</tr>" for r in self.page_rows)
+            self.html.value = (f'<table class="octo-table" data-rows="{len(self.visible_rows)}">'
+                               f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        n = len(self.visible_rows)
+        start = self.page * self.page_size + 1 if n else 0
+        end = min(n, (self.page + 1) * self.page_size)
+        self.page_label.value = (f'<span class="octo-muted" style="padding:0 10px">'
+                                 f"{start}–{end} of {format_count(n)} · page {self.page + 1} of {self.pages}</span>")
+        self.prev_button.disabled = self.page <= 0
+        self.next_button.disabled = self.page >= self.pages - 1
+        self.csv.disabled = n == 0
+        self.csv.label = f"Download CSV ({format_count(n)} rows)" if n else "Download CSV"
+
+    def csv_text(self) -> str:
+        """The visible rows (all pages) as CSV: raw values, times in ISO 8601 UTC."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        cols = [c for c in self.columns if c.kind != "html" or c.key.endswith("_text")]
+        writer.writerow([c.label for c in cols])
+        for row in self.visible_rows:
+            values = []
+            for c in cols:
+                v = row.get(c.key)
+                if isinstance(v, np.datetime64):
+                    v = "" if np.isnat(v) else str(v.astype("datetime64[s]")) + "Z"
+                elif isinstance(v, datetime):
+                    v = v.isoformat()
+                elif isinstance(v, float) and np.isnan(v):
+                    v = ""
+                elif isinstance(v, (list, tuple)):
+                    v = ";".join(map(str, v))
+                values.append("" if v is None else v)
+            writer.writerow(values)
+        return out.getvalue()
+
+
+# -- charts --------------------------------------------------------------------------------
+
+class Chart:
+    """A chart slot: :meth:`show` puts a new ``go.FigureWidget`` of ``fig`` in it.
+
+    Why a FigureWidget and not ``fig.show()``: it is a widget, so it needs no Output widget
+    (see the module doc). Why a new one each time rather than mutating one: plotly syncs a
+    FigureWidget's full state only when it is built; later edits travel as one-off messages
+    that a browser which connects afterwards (every Voilà page, whose notebook ran before
+    the page was sent) never sees. Building one costs about 3 ms.
+    """
+
+    def __init__(self, title: str = "", height: int | None = None, width: int = 1150) -> None:
+        self.height = height
+        self.width = width
+        self.figure: go.Figure = charts.empty_figure(title, "Loading…")
+        self.figure_widget = self._widget(self.figure)
+        self.widget = w.Box([self.figure_widget], layout=w.Layout(width="100%" if width >= 1000 else f"{width + 10}px"))
+
+    def _widget(self, fig: go.Figure) -> go.FigureWidget:
+        # A FigureWidget does not size itself to its container: give it the page's width.
+        fig.update_layout(width=self.width)
+        fw = go.FigureWidget(fig)
+        fw._config = dict(charts.FIGURE_CONFIG)
+        return fw
+
+    def show(self, fig: go.Figure) -> None:
+        """Replace the chart with ``fig``."""
+        if self.height:
+            fig.update_layout(height=self.height)
+        old = self.figure_widget
+        self.figure = fig
+        self.figure_widget = self._widget(fig)
+        self.widget.children = (self.figure_widget,)
+        old.close()
+
+    @property
+    def title(self) -> str:
+        return str(self.figure_widget.layout.title.text or "")
+
+    @property
+    def traces(self) -> tuple[Any, ...]:
+        return tuple(self.figure_widget.data)
+
+
+def section(title: str) -> w.HTML:
+    """A section heading."""
+    return w.HTML(f'<div class="octo-section">{esc(title)}</div>')
