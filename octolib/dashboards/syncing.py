@@ -117,6 +117,8 @@ class StageBar:
             self.bar.max = max(self.bar.max, self.done, 1)
             self.bar.value = self.done
             count = f"{format_count(self.done)} {self.unit.strip()}s"
+        if self.state == "succeeded":
+            self.bar.value = self.bar.max  # a finished stage is full, whatever the estimate said
         extra = f" · {self.postfix}" if self.postfix else ""
         self.text.value = f'<span class="octo-muted" data-state="{esc(self.state)}">{esc(self.state)}: ' \
                           f"{esc(count)}{esc(extra)}</span>"

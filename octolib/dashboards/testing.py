@@ -35,9 +35,10 @@ class DashboardServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def sync_fake_account(data_dir: Path, *, size: str = "tiny", seed: int = 7, now: Any = None) -> Settings:
-    """Generate a local EmailOctopus account, sync it into ``data_dir``'s embedded store over
-    a real socket, and return the settings that read it (the fake server is stopped)."""
+def sync_fake_account(data_dir: Path, *, size: Any = "tiny", seed: int = 7, now: Any = None) -> Settings:
+    """Generate a local EmailOctopus account (``size``: a name or a ``SizeSpec``), sync it
+    into ``data_dir``'s embedded store over a real socket, and return the settings that
+    read it (the fake server is stopped)."""
     from octolib.api import EmailOctopusClient
     from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer
     from octolib.store import connect

@@ -267,11 +267,6 @@ class Page:
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
 
 # -- tables --------------------------------------------------------------------------------
 

@@ -1,0 +1,159 @@
+"""Serving pieces that need no browser: the server options, the CDN-free template, the
+render-stall fix (reply polls in slices) and the pool-aware kernel ceiling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from queue import Empty
+
+import nbformat
+import pytest
+
+from octolib.dashboards import serving
+
+
+def test_server_arguments_turn_on_pools_template_and_offline_mathjax():
+    args = serving.server_arguments(pool_size=2, pool_notebooks=("overview.ipynb", "campaign.ipynb"))
+    assert "--ServerApp.kernel_manager_class=octolib.dashboards.serving.PooledKernelManager" in args
+    assert "--PooledKernelManager.pool_size=2" in args
+    assert f"--VoilaConfiguration.template={serving.TEMPLATE}" in args
+    # Jupyter's command line takes a list as the option repeated
+    assert [a for a in args if a.startswith("--PooledKernelManager.pool_notebooks=")] == [
+        "--PooledKernelManager.pool_notebooks=overview.ipynb", "--PooledKernelManager.pool_notebooks=campaign.ipynb"]
+    mathjax = next(a for a in args if "mathjax_url=" in a)
+    assert mathjax.endswith(serving.MATHJAX_STUB) and "//" not in mathjax.split("=", 2)[-1]
+    assert "--PooledKernelManager.pool_size=0" in serving.server_arguments(pool_size=0)
+
+
+def test_template_is_on_jupyter_path_and_links_nothing_outside(monkeypatch):
+    env = serving.server_environment({"JUPYTER_PATH": "/somewhere/else"})
+    parts = env["JUPYTER_PATH"].split(":")
+    assert parts[0] == str(serving.assets_dir()) and parts[1] == "/somewhere/else"
+    assert serving.server_environment(env)["JUPYTER_PATH"] == env["JUPYTER_PATH"]  # idempotent
+
+    folder = serving.assets_dir() / "voila" / "templates" / serving.TEMPLATE
+    for path in folder.rglob("*"):
+        if path.is_file():
+            urls = re.findall(r"https?://[^\s\"')]+", path.read_text())
+            assert urls == [], (path, urls)
+
+    from voila.paths import collect_template_paths
+
+    monkeypatch.setenv("JUPYTER_PATH", env["JUPYTER_PATH"])
+    paths = collect_template_paths(["voila", "nbconvert"], serving.TEMPLATE)
+    assert str(folder) == paths[0]
+    assert any(p.endswith("voila/templates/lab") for p in paths)  # it extends Voilà's lab template
+
+
+class _Shell:
+    """A shell channel whose replies arrive late, or only when a poll times out (the
+    missed-wake-up case): what nbclient would wait on for ever with ``timeout=None``."""
+
+    def __init__(self, reply: dict, empties: int, late_by_slice: bool = False) -> None:
+        self.reply = reply
+        self.empties = empties
+        self.late_by_slice = late_by_slice
+        self.timeouts: list[float | None] = []
+
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        self.timeouts.append(timeout)
+        if self.empties:
+            self.empties -= 1
+            await asyncio.sleep(0)
+            raise Empty
+        if self.late_by_slice:
+            await asyncio.sleep(timeout or 0)  # the socket never woke us; the slice timer did
+        return self.reply
+
+
+class _KC:
+    def __init__(self, shell: _Shell) -> None:
+        self.shell_channel = shell
+
+
+def _executor(shell: _Shell):
+    cls = serving.SlicedVoilaExecutor
+    ex = cls(nbformat.v4.new_notebook())
+    ex.kc = _KC(shell)
+    ex.reply_poll_s = 0.01
+    return ex
+
+
+def _run(ex, msg_id: str = "m1"):
+    async def go():
+        output_done = asyncio.get_running_loop().create_future()
+        output_done.set_result(None)
+        alive = asyncio.ensure_future(asyncio.sleep(3600))
+        cell = nbformat.v4.new_code_cell("1")
+        cell["metadata"]["execution"] = {}
+        try:
+            return await ex._async_poll_for_reply(msg_id, cell, None, output_done, alive)
+        finally:
+            alive.cancel()
+
+    return asyncio.run(go())
+
+
+def test_replies_are_awaited_in_slices_never_for_ever():
+    reply = {"parent_header": {"msg_id": "m1"}, "msg_type": "execute_reply", "content": {"status": "ok"}}
+    shell = _Shell(reply, empties=5)
+    assert _run(_executor(shell)) is reply
+    # every wait on the socket was bounded: a missed wake-up costs one slice, not the page
+    assert shell.timeouts and None not in shell.timeouts and max(shell.timeouts) <= 0.01
+
+
+def test_a_reply_found_only_by_the_slice_timer_is_counted():
+    reply = {"parent_header": {"msg_id": "m1"}, "msg_type": "execute_reply", "content": {"status": "ok"}}
+    before = serving.SlicedVoilaExecutor.missed_wakeups
+    assert _run(_executor(_Shell(reply, empties=0, late_by_slice=True))) is reply
+    assert serving.SlicedVoilaExecutor.missed_wakeups == before + 1
+
+
+def test_replies_to_other_requests_are_skipped():
+    other = {"parent_header": {"msg_id": "env-setup"}, "msg_type": "execute_reply", "content": {}}
+    mine = {"parent_header": {"msg_id": "m1"}, "msg_type": "execute_reply", "content": {}}
+
+    class Two(_Shell):
+        async def get_msg(self, timeout=None):
+            self.timeouts.append(timeout)
+            return other if len(self.timeouts) == 1 else mine
+
+    assert _run(_executor(Two(mine, 0))) is mine
+
+
+def test_install_render_fix_rebinds_voilas_executor_once():
+    import voila.notebook_renderer as renderer
+
+    cls = serving.install_render_fix()
+    assert renderer.VoilaExecutor is cls and serving.install_render_fix() is cls
+    from voila.execute import VoilaExecutor
+
+    assert issubclass(cls, VoilaExecutor)
+
+
+def test_pool_kernels_do_not_count_against_the_ceiling():
+    from tornado import web
+
+    km = serving.PooledKernelManager(max_kernels=1)
+    km._start_pools()  # no server around: logs and starts nothing
+    loop = asyncio.new_event_loop()
+    try:
+        ready = loop.create_future()
+        ready.set_result({"kernel_id": "pooled"})
+        failed = loop.create_future()
+        failed.set_exception(RuntimeError("kernel died"))
+        km._pools = {"overview.ipynb": [ready, failed]}
+        refills = []
+        km.fill_if_needed = lambda **kw: refills.append(kw)  # no kernels started in a unit test
+        # the failed pool kernel is dropped (and a refill asked for) before it is counted
+        assert km.get_pool_size("overview.ipynb") == 1 and refills == [{"notebook_name": "overview.ipynb"}]
+        km._kernels = {"pooled": object(), "in-use": object()}
+        assert km.pooled_kernel_ids() == {"pooled"} and km.kernels_in_use() == 1
+        with pytest.raises(web.HTTPError) as err:
+            loop.run_until_complete(km.start_kernel(kernel_name="python3", env={"VOILA_PREHEAT": "False"}))
+        assert err.value.status_code == 503
+    finally:
+        km._kernels = {}
+        loop.close()
