@@ -16,6 +16,7 @@ drive the widgets by setting their values):
 * :mod:`~octolib.dashboards.contacts` — contact filters, table, one contact's history
 * :mod:`~octolib.dashboards.engagement` — heatmap, time to open, cohorts, recency
 * :mod:`~octolib.dashboards.syncing` — "Sync now" with progress, the last runs
+* :mod:`~octolib.dashboards.report_builder` — partner PDFs: run, progress, preview, download, history
 
 Shared: :mod:`~octolib.dashboards.widgets` (frame, tables, charts, CSV button),
 :mod:`~octolib.dashboards.data` (reads cached per sync run), :mod:`~octolib.dashboards.base`.
@@ -31,6 +32,7 @@ from typing import Any
 
 __all__ = [
     "overview_page", "campaigns_page", "campaign_page", "lists_page", "contacts_page", "engagement_page", "sync_page",
+    "report_builder_page", "build_report_builder",
     "build_overview", "build_campaigns", "build_campaign_detail", "build_lists", "build_contacts",
     "build_engagement", "build_sync", "open_data", "DashboardData",
 ]
@@ -43,6 +45,7 @@ _WHERE = {
     "contacts_page": "contacts", "build_contacts": "contacts",
     "engagement_page": "engagement", "build_engagement": "engagement",
     "sync_page": "syncing", "build_sync": "syncing",
+    "report_builder_page": "report_builder", "build_report_builder": "report_builder",
     "open_data": "base", "DashboardData": "data",
 }
 
