@@ -145,8 +145,8 @@ class ReportBuilderPage(Dashboard):
         self.templates = w.SelectMultiple(options=[(info.title, name) for name, info in TEMPLATES.items()],
                                           value=tuple(TEMPLATES), description="Templates", rows=3,
                                           layout=w.Layout(width="420px"))
-        self.use_default_period = w.Checkbox(value=True, indent=False,
-                                             description="Each partner's default period (e.g. last quarter)")
+        self.use_default_period = w.Checkbox(value=True, indent=False, layout=w.Layout(width="auto"),
+                                             description="Use each partner's default period (untick to pick dates)")
         self.date_from = w.DatePicker(description="From", disabled=True, layout=w.Layout(width="200px"))
         self.date_to = w.DatePicker(description="To", disabled=True, layout=w.Layout(width="200px"))
         self.use_default_period.observe(self.guard(self._period_mode), "value")
@@ -183,6 +183,7 @@ class ReportBuilderPage(Dashboard):
             w.HTML('<div class="octo-muted">Makes branded PDF reports (with a CSV of the same numbers and the '
                    'executed notebook) for the chosen partners. It runs in the background.</div>' + hint),
             w.HBox([self.partners, self.templates], layout=w.Layout(flex_flow="row wrap")),
+            w.HTML('<div class="octo-muted">Ctrl-click (⌘-click on a Mac) to pick several partners or templates.</div>'),
             self.use_default_period, w.HBox([self.date_from, self.date_to]),
             w.HBox([self.run_button], layout=w.Layout(margin="6px 0")),
             w.HBox([self.progress, self.progress_text], layout=w.Layout(align_items="center")),
