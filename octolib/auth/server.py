@@ -158,11 +158,23 @@ def serve(settings: Settings, options: ServeOptions, *, out: TextIO = sys.stdout
     if exec_ and os.name == "posix":
         sys.stderr.flush()
         os.execve(argv[0], argv, env)
+    import signal
     import subprocess
+    import threading
 
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (systemd, kill) must stop the server too, not leave it orphaned.
+        signal.signal(signal.SIGTERM, _stop)
     proc = subprocess.Popen(argv, env=env)
     try:
         return proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
-        return proc.wait()
+        try:
+            return proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
