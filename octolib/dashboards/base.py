@@ -175,6 +175,7 @@ class Dashboard(Page):
 
     def ready(self) -> None:
         """Show the freshness line and draw once."""
+        self.preload_charts()
         self._show_sync()
         self.guard(self.update)()
 

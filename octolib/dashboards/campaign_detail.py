@@ -107,6 +107,7 @@ class CampaignDetailPage(Dashboard):
         # The probe sets ``query`` then bumps ``viewed``: an empty query changes nothing, so
         # the view is the signal.
         self.probe.observe(lambda _: self.guard(self._query)(self.probe.query), "viewed")
+        self.preload_charts()
         self._show_sync()
         if campaign_id is not None:
             self.select(campaign_id)

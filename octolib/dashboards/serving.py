@@ -30,6 +30,14 @@ socket, and the page waits until something else touches the socket. Two defences
 * :class:`SlicedVoilaExecutor` waits for replies in short slices, so a missed wake-up
   costs at most ``REPLY_POLL_S`` instead of the page (installed by :func:`install_render_fix`).
 
+**Charts load plotly.js once.** A plotly ``FigureWidget`` ships its 5 MB JavaScript bundle
+(plotly.js included) as the text of its ``_esm`` trait, so a page with four charts pushed
+20 MB through the kernel websocket and evaluated the bundle four times (8 s for the
+Engagement page). The dashboards' charts (:class:`octolib.dashboards.widgets.Chart`) carry a
+few lines that ``import()`` the bundle from :data:`PLOTLY_BUNDLE_PATH` on this server
+instead: fetched once, cached by the browser, shared by every chart.
+:func:`add_routes` serves it (signed-in users only).
+
 **No CDN.** Voilà's ``lab`` template links Font Awesome from jsDelivr. The ``octopus``
 template (``octolib/voila_assets``) is the same page without it; plotly.js and the widget
 code come from the local labextensions. :func:`server_environment` puts the template on
@@ -61,6 +69,8 @@ __all__ = [
     "assets_dir",
     "server_arguments",
     "server_environment",
+    "add_routes",
+    "PLOTLY_BUNDLE_PATH",
 ]
 
 log = logging.getLogger(__name__)
@@ -71,6 +81,9 @@ REPLY_POLL_S = 0.5
 #: The Voilà template without CDN links (``octolib/voila_assets/share/jupyter/voila/templates/octopus``).
 TEMPLATE = "octopus"
 
+
+#: Where the dashboards' charts import plotly's widget bundle from (under the base URL).
+PLOTLY_BUNDLE_PATH = "octopus/plotly-widget.js"
 
 #: Where pages look for MathJax (an empty local script; the dashboards show no LaTeX).
 MATHJAX_STUB = f"/voila/templates/{TEMPLATE}/static/mathjax-off.js"
@@ -105,10 +118,64 @@ def server_arguments(pool_size: int = 1, pool_notebooks: Sequence[str] = ()) -> 
         f"--PooledKernelManager.pool_size={int(pool_size)}",
         f"--VoilaConfiguration.template={TEMPLATE}",
         "--VoilaConfiguration.show_tracebacks=False",
+        # plotly's JupyterLab extension renders plotly *outputs* and loads all of plotly.js
+        # (4.8 MB) into every page as it starts; the dashboards draw FigureWidgets, whose
+        # code comes from PLOTLY_BUNDLE_PATH when a chart needs it.
+        # (VoilaConfiguration is not one of the server's own classes: its list is given as a
+        # literal, which the trait parses later.)
+        '--VoilaConfiguration.extension_denylist=["jupyterlab-plotly"]',
     ]
     # Jupyter's command line takes a list as the same option repeated.
     args += [f"--PooledKernelManager.pool_notebooks={n}" for n in pool_notebooks]
     return args
+
+
+# -- plotly's widget bundle, once per browser ----------------------------------------------------
+
+def plotly_bundle_file() -> Path:
+    """plotly's anywidget bundle (plotly.js inside), as installed."""
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "widgetbundle.js"
+
+
+def plotly_version() -> str:
+    import plotly
+
+    return str(plotly.__version__)
+
+
+def add_routes(server_app: Any) -> None:
+    """Serve :data:`PLOTLY_BUNDLE_PATH` from ``server_app`` (signed-in users only). The
+    ``octopus`` template preloads it (``<link rel="modulepreload">``), so the browser fetches
+    and compiles plotly.js while Voilà connects to the kernel, and the charts' ``import()``
+    finds it ready."""
+    from jupyter_server.base.handlers import JupyterHandler
+    from jupyter_server.utils import url_path_join
+    from tornado import web
+
+    bundle = plotly_bundle_file()
+    version = plotly_version()
+
+    class PlotlyBundleHandler(JupyterHandler):
+        _body: bytes | None = None
+
+        def compute_etag(self) -> str | None:
+            # Revalidated on every page (a few ms locally), so a plotly upgrade is picked up
+            # at once; the tag is the version, not a hash of 5 MB per request.
+            return f'"plotly-{version}"'
+
+        @web.authenticated
+        def get(self) -> None:
+            if PlotlyBundleHandler._body is None:
+                PlotlyBundleHandler._body = bundle.read_bytes()
+            self.set_header("Content-Type", "text/javascript; charset=utf-8")
+            self.set_header("Cache-Control", "private, no-cache")
+            self.write(PlotlyBundleHandler._body)
+
+    route = url_path_join(server_app.base_url, PLOTLY_BUNDLE_PATH.replace(".", r"\."))
+    server_app.web_app.add_handlers(".*$", [(route, PlotlyBundleHandler)])
+    server_app.log.info("serving plotly's widget bundle at %s", url_path_join(server_app.base_url, PLOTLY_BUNDLE_PATH))
 
 
 # -- the stall fix ---------------------------------------------------------------------------
@@ -278,6 +345,7 @@ def _build_pooled_class() -> type:
                 "template_paths": collect_template_paths(["voila", "nbconvert"], conf.template),
                 "settings": server.web_app.settings,
             }
+            add_routes(server)
             if not hasattr(server, "server_url"):
                 server.server_url = server.base_url  # what Voilà's pool code calls its API prefix
             self.kernel_pools_config = self._pool_config

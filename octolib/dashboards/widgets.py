@@ -60,6 +60,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("contacts", "Contacts"),
     ("engagement", "Engagement"),
     ("sync", "Sync"),
+    ("report_builder", "Reports"),
 )
 
 CSS = """<style>
@@ -143,11 +144,24 @@ export default {
     model.set("query", window.location.search || "");
     model.set("viewed", (model.get("viewed") || 0) + 1);
     model.save_changes();
+    const bundle = model.get("preload");
+    if (bundle) {
+      // Start evaluating plotly.js (about a second) while the kernel puts the charts in.
+      let base = "/";
+      try {
+        base = JSON.parse(document.getElementById("jupyter-config-data").textContent).baseUrl || "/";
+      } catch (e) {}
+      if (!base.endsWith("/")) base += "/";
+      const load = () => import(new URL(base + bundle, window.location.href).href).catch(() => {});
+      // after the page has been painted: evaluating blocks the browser for that second
+      requestAnimationFrame(() => setTimeout(load, 0));
+    }
   }
 };
 """
     query = traitlets.Unicode("").tag(sync=True)
     viewed = traitlets.Int(0).tag(sync=True)
+    preload = traitlets.Unicode("").tag(sync=True)  # a module to start loading on view
 
 
 class CsvDownload(anywidget.AnyWidget):
@@ -231,6 +245,30 @@ class Page:
         )
         self.widget.add_class("octo-page")
         self.last_message: tuple[str, str] = ("", "")
+        self.probe.observe(lambda _: self.attach_charts(), "viewed")
+
+    def charts(self) -> list["Chart"]:
+        """Every :class:`Chart` in the page's widget tree."""
+        found: list[Chart] = []
+        stack: list[Any] = [self.widget]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, _ChartBox):
+                found.append(node.chart)
+            stack.extend(getattr(node, "children", ()))
+        return found
+
+    def preload_charts(self) -> None:
+        """Ask the browser to start loading plotly as soon as the page shows (pages with
+        charts call this once their charts exist)."""
+        from octolib.dashboards.serving import PLOTLY_BUNDLE_PATH
+
+        self.probe.preload = PLOTLY_BUNDLE_PATH if self.charts() else ""
+
+    def attach_charts(self) -> None:
+        """Put the charts in place of their placeholders (the page is on screen)."""
+        for chart in self.charts():
+            chart.attach()
 
     def _nav_html(self) -> str:
         links = "".join(
@@ -473,6 +511,37 @@ class DataTable:
 
 # -- charts --------------------------------------------------------------------------------
 
+def _plotly_loader() -> str:
+    """The ``_esm`` of the dashboards' FigureWidgets: import plotly's bundle from the server
+    (see :mod:`octolib.dashboards.serving`) instead of carrying its 5 MB in every widget."""
+    from octolib.dashboards.serving import PLOTLY_BUNDLE_PATH
+
+    return f"""
+let base = "/";
+try {{
+  base = JSON.parse(document.getElementById("jupyter-config-data").textContent).baseUrl || "/";
+}} catch (e) {{}}
+if (!base.endsWith("/")) base += "/";
+const url = new URL(base + "{PLOTLY_BUNDLE_PATH}", window.location.href);
+const mod = await import(url.href);
+export default mod.default;
+"""
+
+
+class _FigureWidget(go.FigureWidget):
+    """plotly's FigureWidget with the small loader as its front-end code."""
+
+    _esm = _plotly_loader()
+
+
+class _ChartBox(w.Box):
+    """The slot a :class:`Chart` lives in (found by :meth:`Page.attach_charts`)."""
+
+    def __init__(self, chart: "Chart", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.chart = chart
+
+
 class Chart:
     """A chart slot: :meth:`show` puts a new ``go.FigureWidget`` of ``fig`` in it.
 
@@ -481,19 +550,34 @@ class Chart:
     FigureWidget's full state only when it is built; later edits travel as one-off messages
     that a browser which connects afterwards (every Voilà page, whose notebook ran before
     the page was sent) never sees. Building one costs about 3 ms.
+
+    Until the page is on screen (:meth:`attach`, called when the page probe reports a view)
+    the slot holds a light placeholder: the browser shows the page's controls, cards and
+    tables at once, and spends the second that plotly.js needs to start afterwards, instead
+    of showing nothing until every chart could be drawn.
     """
 
     def __init__(self, title: str = "", height: int | None = None, width: int = 1150) -> None:
         self.height = height
         self.width = width
+        self.attached = False
         self.figure: go.Figure = charts.empty_figure(title, "Loading…")
         self.figure_widget = self._widget(self.figure)
-        self.widget = w.Box([self.figure_widget], layout=w.Layout(width="100%" if width >= 1000 else f"{width + 10}px"))
+        self.placeholder = w.HTML(self._placeholder_html())
+        self.widget = _ChartBox(self, children=[self.placeholder],
+                                layout=w.Layout(width="100%" if width >= 1000 else f"{width + 10}px"))
+
+    def _placeholder_html(self) -> str:
+        height = int(self.figure.layout.height or self.height or 450)
+        title = esc(self.figure.layout.title.text or "")
+        return (f'<div class="octo-chart-wait" style="height:{height}px;width:{self.width}px;display:flex;'
+                f'align-items:center;justify-content:center;color:#7b8794;border:1px dashed #d9e2e7">'
+                f"{title + ': ' if title else ''}loading chart…</div>")
 
     def _widget(self, fig: go.Figure) -> go.FigureWidget:
         # A FigureWidget does not size itself to its container: give it the page's width.
         fig.update_layout(width=self.width)
-        fw = go.FigureWidget(fig)
+        fw = _FigureWidget(fig)
         fw._config = dict(charts.FIGURE_CONFIG)
         return fw
 
@@ -504,8 +588,17 @@ class Chart:
         old = self.figure_widget
         self.figure = fig
         self.figure_widget = self._widget(fig)
-        self.widget.children = (self.figure_widget,)
+        if self.attached:
+            self.widget.children = (self.figure_widget,)
+        else:
+            self.placeholder.value = self._placeholder_html()
         old.close()
+
+    def attach(self) -> None:
+        """Show the chart itself (from now on every :meth:`show` draws at once)."""
+        if not self.attached:
+            self.attached = True
+            self.widget.children = (self.figure_widget,)
 
     @property
     def title(self) -> str:
