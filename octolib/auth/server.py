@@ -40,6 +40,7 @@ class ServeOptions:
     max_kernels: int = 8
     routes_file: Path | None = None
     allow_root: bool | None = None  # None: only when running as root
+    pool_size: int = 1  # pre-started dashboard kernels per notebook (octolib.dashboards.serving); 0 = off
     extra_args: tuple[str, ...] = ()
 
 
@@ -149,8 +150,13 @@ def serve(settings: Settings, options: ServeOptions, *, out: TextIO = sys.stdout
         from octolib.errors import ConfigError
 
         raise ConfigError(f"notebooks folder {options.notebooks_dir} does not exist; pass --notebooks-dir")
-    argv = server_command(settings, options)
+    from octolib.dashboards.serving import server_arguments, server_environment
+
+    # The dashboards' serving pieces: pre-started kernels, the render-stall fix, the
+    # CDN-free template and plotly.js served once (see octolib.dashboards.serving).
+    argv = server_command(settings, options) + server_arguments(pool_size=max(0, options.pool_size))
     env = server_env(settings)
+    env.update(server_environment(env))
     print(f"octopus: serving {options.notebooks_dir} at {server_url(options)}"
           f"{' (behind TLS: Secure cookies)' if options.secure else ''}", file=out)
     print("octopus: sign in with an account made by `octo user create NAME`; Ctrl-C stops the server", file=out)

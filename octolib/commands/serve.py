@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--kernel-cull-minutes", type=float, default=10.0,
                    help="shut down kernels idle this long, even with a tab open (default 10)")
     p.add_argument("--max-kernels", type=int, default=8, help="most kernels at once, 0 = no limit (default 8)")
+    p.add_argument("--pool-size", type=int, default=1,
+                   help="pre-started kernels per dashboard, so pages open fast (default 1; 0 = off)")
     p.add_argument("--routes-file", default=None, help="write the route table (JSON) here at start, for audits")
     p.set_defaults(func=run)
 
@@ -42,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         kernel_cull_minutes=args.kernel_cull_minutes,
         max_kernels=args.max_kernels,
         routes_file=Path(args.routes_file).resolve() if args.routes_file else None,
+        pool_size=args.pool_size,
     )
     _warn_if_no_users(settings)
     return serve(settings, options)
