@@ -116,6 +116,19 @@ def _ready(page, name: str, charts: int, expect_title: str | None = None) -> Non
         page.wait_for_selector("table.octo-table, .octo-empty", timeout=STALL_S * 1000)
 
 
+def _screenshot(page, path: Path) -> Path:
+    """The whole page: Voilà scrolls inside #rendered_cells, so grow the viewport to it."""
+    page.wait_for_timeout(300)
+    size = page.viewport_size
+    height = page.evaluate("() => { const e = document.getElementById('rendered_cells');"
+                           " return e ? e.scrollHeight : document.body.scrollHeight; }")
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 8000)})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    return path
+
+
 def _errors_on(page) -> list[str]:
     found = []
     for selector in (".octo-msg.error", "[data-mime-type='application/vnd.jupyter.stderr']",
@@ -150,9 +163,7 @@ def test_every_page_renders_every_time_with_charts_and_no_errors(server, session
             errors = _errors_on(page)
             assert errors == [], f"{name} (load {round_ + 1}) shows errors: {errors}"
             if round_ == 0:
-                page.wait_for_timeout(300)
-                shots.append(tmp_path / f"{name}.png")
-                page.screenshot(path=str(shots[-1]), full_page=True)
+                shots.append(_screenshot(page, tmp_path / f"{name}.png"))
     for shot in shots:
         print(f"screenshot: {shot}")
     for name, values in timings.items():
@@ -200,7 +211,7 @@ def test_filter_changes_the_table_and_csv_has_the_filtered_rows(server, session,
     lines = saved.read_text().strip().splitlines()
     assert lines[0].startswith("Campaign,") and len(lines) == after + 1
     assert all(",draft," in line for line in lines[1:])
-    page.screenshot(path=str(tmp_path / "campaigns-drafts.png"), full_page=True)
+    _screenshot(page, tmp_path / "campaigns-drafts.png")
     print(f"screenshot: {tmp_path / 'campaigns-drafts.png'}")
 
 

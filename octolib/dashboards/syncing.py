@@ -206,7 +206,9 @@ class SyncPage(Dashboard):
         self.refresh_button.on_click(lambda _: self.guard(self.update)())
         self.body.children = [
             w.HTML('<div class="octo-muted">Fetches what changed in the EmailOctopus account since the last sync. '
-                   'It runs in the background: you can leave this page open or go elsewhere.</div>'),
+                   'It runs in the background: you can leave this page open or go elsewhere.<br>'
+                   f'Account: {esc(settings.api_base)}{" (the local demo account)" if settings.demo else ""}'
+                   '</div>'),
             w.HBox([self.run_button, self.full], layout=w.Layout(align_items="center")),
             w.VBox([b.widget for b in self.bars.values()]),
             self.outcome,

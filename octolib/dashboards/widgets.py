@@ -88,6 +88,7 @@ table.octo-table th { text-align: left; background: #eef3f5; border-bottom: 1px 
 table.octo-table td { border-bottom: 1px solid #edf1f3; padding: 4px 6px; vertical-align: top; }
 table.octo-table td.num, table.octo-table th.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.octo-table tr:hover td { background: #f5f9fa; }
+table.octo-table a, .octo-flag-list a { color: #0b6e99; text-decoration: underline; text-decoration-color: #9cc3d5; }
 .octo-flag { color: #b03a2e; font-weight: 600; }
 .octo-section { font-size: 16px; font-weight: 600; margin: 14px 0 4px 0; color: #0f4c5c; }
 .octo-muted { color: #7b8794; font-size: 12px; }
