@@ -55,7 +55,10 @@ def _measure(context, url: str, charts: int) -> dict[str, float]:
     else:
         page.wait_for_selector("table.octo-table, .octo-empty", timeout=90_000)
     t_charts = time.perf_counter() - t0
-    page.close()  # the unload beacon shuts the kernel, as a closed tab would
+    # Leave the page (its unload beacon shuts the kernel down, as a closed tab does; Playwright's
+    # page.close() skips unload handlers).
+    page.goto("about:blank")
+    page.close()
     return {"load": t_load, "widgets": t_widgets, "charts": t_charts}
 
 
@@ -108,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", default=",".join(CHARTS))
     parser.add_argument("--modes", default="warm,burst,cold")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    parser.add_argument("--data-dir", default=None, help="keep the synced data (and server logs) here; reused if present")
     args = parser.parse_args(argv)
     pages = [p for p in args.pages.split(",") if p]
     modes = args.modes.split(",")
@@ -115,10 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="bench-dash-") as tmp:
-        data_dir = Path(tmp) / "data"
+        data_dir = Path(args.data_dir) if args.data_dir else Path(tmp) / "data"
         t0 = time.monotonic()
-        sync_fake_account(data_dir, size=args.size)
-        add_user(data_dir, USER, PASSWORD)
+        if not (data_dir / "embedded").exists():
+            sync_fake_account(data_dir, size=args.size)
+            add_user(data_dir, USER, PASSWORD)
         campaign_id = _first_campaign(data_dir)
         print(f"account '{args.size}' synced in {time.monotonic() - t0:.1f} s; pages: {', '.join(pages)}")
         with sync_playwright() as p:

@@ -154,6 +154,9 @@ def test_pool_kernels_do_not_count_against_the_ceiling():
         with pytest.raises(web.HTTPError) as err:
             loop.run_until_complete(km.start_kernel(kernel_name="python3", env={"VOILA_PREHEAT": "False"}))
         assert err.value.status_code == 503
+        # a claimed pool kernel counts as in use: at the ceiling the pools stop refilling
+        type(km).fill_if_needed(km, notebook_name="campaigns.ipynb")
+        assert "campaigns.ipynb" not in km._pools
     finally:
         km._kernels = {}
         loop.close()

@@ -147,9 +147,8 @@ def plotly_version() -> str:
 
 def add_routes(server_app: Any) -> None:
     """Serve :data:`PLOTLY_BUNDLE_PATH` from ``server_app`` (signed-in users only). The
-    ``octopus`` template preloads it (``<link rel="modulepreload">``), so the browser fetches
-    and compiles plotly.js while Voilà connects to the kernel, and the charts' ``import()``
-    finds it ready."""
+    ``octopus`` template prefetches it into the browser's cache; the page probe starts the
+    import once the page is painted, so the controls show first and the charts follow."""
     from jupyter_server.base.handlers import JupyterHandler
     from jupyter_server.utils import url_path_join
     from tornado import web
@@ -405,6 +404,32 @@ def _build_pooled_class() -> type:
 
             result["task"].add_done_callback(rendered)
             return result
+
+        def fill_if_needed(self, delay: float | None = None, notebook_name: str | None = None,
+                           extra_kernel_env_variables: dict | None = None, **kwargs: Any) -> None:
+            """Voilà's refill, within the ceiling: a claimed pool kernel is a kernel in use,
+            so once ``max_kernels`` are in use the pools stop refilling (and the next view
+            gets the ceiling's 503 instead of a kernel nobody counted)."""
+            if self.max_kernels and self.kernels_in_use() >= self.max_kernels:
+                self.log.warning("not refilling the kernel pool of %s: %d kernels in use, the limit is %d",
+                                 notebook_name, self.kernels_in_use(), self.max_kernels)
+                return
+            super().fill_if_needed(delay=delay, notebook_name=notebook_name,
+                                   extra_kernel_env_variables=extra_kernel_env_variables or {}, **kwargs)
+
+        async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> Any:
+            result = await super().shutdown_kernel(kernel_id, *args, **kwargs)
+            # A page closed: pools that ran dry at the ceiling can fill again (not while the
+            # server stops: shutdown_all comes through here for every kernel).
+            if self._voila is not None and self.pool_size > 0 and not getattr(self, "_closing", False):
+                for name, pool in list(self._pools.items()):
+                    if len(pool) < self.pool_size:
+                        self.fill_if_needed(notebook_name=name)
+            return result
+
+        async def shutdown_all(self, *args: Any, **kwargs: Any) -> Any:
+            self._closing = True
+            return await super().shutdown_all(*args, **kwargs)
 
         def _healthy(self, task: Any) -> bool:
             if not task.done():

@@ -154,8 +154,11 @@ export default {
       } catch (e) {}
       if (!base.endsWith("/")) base += "/";
       const load = () => import(new URL(base + bundle, window.location.href).href).catch(() => {});
-      // after the page has been painted: evaluating blocks the browser for that second
-      requestAnimationFrame(() => setTimeout(load, 0));
+      // Only once the page is in the document and painted: evaluating blocks the browser
+      // for that second, and the controls and tables should be on screen first.
+      const start = () => el.isConnected ? requestAnimationFrame(() => setTimeout(load, 0))
+                                         : requestAnimationFrame(start);
+      start();
     }
   }
 };
