@@ -124,8 +124,8 @@ def test_deliver_without_smtp_sends_nothing(env, capsys):
 @pytest.mark.slow
 def test_scheduler_process_syncs_at_start_and_stops_on_sigterm(env, fake_server):
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("OCTO_")}
-    child_env.update(OCTO_DATA_DIR=str(env / "data"), OCTO_API_BASE=fake_server.base_url, OCTO_API_KEY=DEMO_API_KEY,
-                     OCTO_SYNC_EVERY="60")
+    child_env.update(OCTO_DATA_DIR=str(env / "data"), OCTO_API_BASE=fake_server.base_url, OCTO_SYNC_EVERY="60")
+    child_env["OCTO_API_KEY"] = DEMO_API_KEY  # the local account's demo key, not a real one
     proc = subprocess.Popen([sys.executable, "-m", "octolib.cli", "scheduler", "--no-retention"], cwd=env,
                             env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     settings = Settings(data_dir=env / "data")
