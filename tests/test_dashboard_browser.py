@@ -34,7 +34,12 @@ USER, PASSWORD = "analyst", "Browser-Dash-Pass-8"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-quic"]
 LOADS = int(os.environ.get("OCTO_BROWSER_LOADS", "20"))
-STALL_S = 30.0  # a page not ready after this long is a stall (ready pages take 1-3 s)
+# A page not ready after this long is a stall. Ready pages take 1-3 s on a quiet machine, but
+# on a loaded 2-core CI machine the pools re-render up to eight notebooks at once (11-18 s
+# each seen in the server log) and one load in 160 once took over 30 s without stalling.
+# The stall this guards against never ends (Voilà sends heartbeats for ever), so 90 s still
+# catches it; the speed target is measured in benchmarks/bench_dashboards.py, not here.
+STALL_S = 90.0
 
 # page -> how many charts it draws when ready
 PAGES: dict[str, int] = {"overview": 1, "campaigns": 1, "campaign": 3, "lists": 2, "contacts": 0,
