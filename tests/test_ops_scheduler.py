@@ -22,11 +22,11 @@ from octolib.ops.scheduler import (
     build_scheduler,
     describe_plan,
     hold_scheduler_lock,
-    parse_schedule,
     report_job,
     schedules_from_partners,
     sync_job,
 )
+from octolib.schedules import parse_schedule
 from octolib.store import connect
 from octolib.store.locks import acquire_lock, new_owner, release_lock
 

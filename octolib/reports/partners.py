@@ -42,6 +42,8 @@ from typing import Any
 
 from octolib.errors import ConfigError
 from octolib.reports.period import resolve_range
+from octolib.reports.templates import TEMPLATES
+from octolib.schedules import parse_schedule
 
 __all__ = [
     "Partner",
@@ -272,8 +274,6 @@ def validate_partner(
 
 def _check_schedule(schedule: Any, fail: Any) -> None:
     """A schedule the scheduler (octolib.ops.scheduler) can read, or a message with the fix."""
-    from octolib.ops.scheduler import parse_schedule  # lazy: ops imports reports
-
     when, templates = schedule, None
     if isinstance(schedule, Mapping):
         unknown = set(schedule) - {"when", "templates"}
@@ -287,8 +287,6 @@ def _check_schedule(schedule: Any, fail: Any) -> None:
     except ConfigError as exc:
         fail("schedule", str(exc))
     if templates is not None:
-        from octolib.reports.templates import TEMPLATES
-
         names = [templates] if isinstance(templates, str) else templates
         known = {t.name if hasattr(t, "name") else t for t in TEMPLATES}
         for name in names if isinstance(names, list) else [names]:
