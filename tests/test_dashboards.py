@@ -28,7 +28,7 @@ from octolib.dashboards import (
     build_overview,
 )
 from octolib.dashboards.base import open_data
-from octolib.dashboards.campaign_detail import campaign_id_from_query
+from octolib.dashboards.campaign import campaign_id_from_query
 from octolib.dashboards.data import DashboardData
 from octolib.dashboards.testing import sync_fake_account
 from octolib.fake.account import DEFAULT_START, SizeSpec

@@ -12,7 +12,7 @@ import pytest
 from octolib.config import Settings
 from octolib.dashboards import build_sync
 from octolib.dashboards.base import open_data
-from octolib.dashboards.syncing import STAGE_LABELS, StageBar
+from octolib.dashboards.sync import STAGE_LABELS, StageBar
 from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer
 from octolib.store.locks import acquire_lock, new_owner, release_lock
 

@@ -177,3 +177,53 @@ def test_the_export_check_notices_a_missing_name(monkeypatch):
     monkeypatch.setattr(builders, "EXTRA", (lambda: None), raising=False)
     builders.EXTRA.__module__ = "octolib.reports.builders"
     assert "EXTRA" in _public_names("octolib.reports.builders") - set(builders.__all__)
+
+
+# -- registries ----------------------------------------------------------------------------------
+
+REPO = ROOT.parent
+
+
+def _notebook_code(path: Path) -> ast.Module:
+    import json
+
+    cells = json.loads(path.read_text())["cells"]
+    return ast.parse("\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code"))
+
+
+def _calls(tree: ast.AST) -> set[str]:
+    return {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+def test_every_notebook_is_a_registered_page_and_every_page_has_its_notebook():
+    from octolib.dashboards.registry import PAGES
+
+    assert sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb")) == sorted(s.name for s in PAGES)
+
+
+@pytest.mark.parametrize("spec", __import__("octolib.dashboards.registry", fromlist=["PAGES"]).PAGES,
+                         ids=lambda s: s.name)
+def test_a_page_is_one_word_used_three_times(spec):
+    """``notebooks/<name>.ipynb`` imports and calls ``<name>_page``, which lives in
+    ``dashboards/<name>.py`` with its builder and passes the registered title."""
+    tree = _notebook_code(REPO / "notebooks" / spec.notebook)
+    imported = {(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert {("octolib.dashboards", spec.function), (spec.module, spec.function)} & imported, imported
+    assert spec.function in _calls(tree)
+
+    source = ast.parse((ROOT / "dashboards" / f"{spec.name}.py").read_text())
+    defined = {n.name for n in source.body if isinstance(n, ast.FunctionDef)}
+    assert {spec.function, spec.builder} <= defined
+    (function,) = [n for n in source.body if isinstance(n, ast.FunctionDef) and n.name == spec.function]
+    frames = [n for n in ast.walk(function) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "page_for_settings"]
+    assert [ast.literal_eval(f.args[0]) for f in frames] == [spec.title]
+
+
+def test_the_navigation_is_the_registry_in_order():
+    from octolib.dashboards import widgets
+    from octolib.dashboards.registry import PAGES
+
+    page = widgets.Page("Lists", "lists")
+    hrefs = [a.split('"')[0] for a in page.nav.value.split('<a href="')[1:]]
+    assert hrefs[: len(hrefs) - 2] == [p.notebook for p in PAGES if p.label]
+    assert 'href="lists.ipynb" class="active"' in page.nav.value

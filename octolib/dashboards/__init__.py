@@ -6,16 +6,17 @@ A notebook in ``notebooks/`` is thin (STYLE.md §9)::
     from octolib.dashboards import overview_page
     overview_page(Settings.from_env())
 
-Pages (``<name>_page(settings)`` for notebooks, ``build_<name>(data)`` for tests, which
-drive the widgets by setting their values):
+Pages are listed once, in :mod:`~octolib.dashboards.registry` (``notebooks/<name>.ipynb``
+calls ``<name>_page(settings)`` from ``dashboards/<name>.py``; tests call its ``build_*(data)``
+and drive the widgets by setting their values):
 
 * :mod:`~octolib.dashboards.overview` — KPI cards, rate trend, best/worst, flags, last sync
 * :mod:`~octolib.dashboards.campaigns` — the campaign table, comparison chart, CSV
-* :mod:`~octolib.dashboards.campaign_detail` — one campaign (``campaign.ipynb?id=...``)
+* :mod:`~octolib.dashboards.campaign` — one campaign (``campaign.ipynb?id=...``)
 * :mod:`~octolib.dashboards.lists` — lists, growth, engagement, fields, tags
 * :mod:`~octolib.dashboards.contacts` — contact filters, table, one contact's history
 * :mod:`~octolib.dashboards.engagement` — heatmap, time to open, cohorts, recency
-* :mod:`~octolib.dashboards.syncing` — "Sync now" with progress, the last runs
+* :mod:`~octolib.dashboards.sync` — "Sync now" with progress, the last runs
 * :mod:`~octolib.dashboards.report_builder` — partner PDFs: run, progress, preview, download, history
 
 Shared: :mod:`~octolib.dashboards.widgets` (frame, tables, charts, CSV button),
@@ -30,22 +31,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from octolib.dashboards.registry import PAGES, PageSpec, page_spec
+
 __all__ = [
-    "overview_page", "campaigns_page", "campaign_page", "lists_page", "contacts_page", "engagement_page", "sync_page",
-    "report_builder_page", "build_report_builder",
-    "build_overview", "build_campaigns", "build_campaign_detail", "build_lists", "build_contacts",
-    "build_engagement", "build_sync", "open_data", "DashboardData",
+    *(spec.function for spec in PAGES),
+    *(spec.builder for spec in PAGES),
+    "open_data", "DashboardData", "PAGES", "PageSpec", "page_spec",
 ]
 
+#: Where each lazily imported name lives: the page functions and builders from the registry.
 _WHERE = {
-    "overview_page": "overview", "build_overview": "overview",
-    "campaigns_page": "campaigns", "build_campaigns": "campaigns",
-    "campaign_page": "campaign_detail", "build_campaign_detail": "campaign_detail",
-    "lists_page": "lists", "build_lists": "lists",
-    "contacts_page": "contacts", "build_contacts": "contacts",
-    "engagement_page": "engagement", "build_engagement": "engagement",
-    "sync_page": "syncing", "build_sync": "syncing",
-    "report_builder_page": "report_builder", "build_report_builder": "report_builder",
+    **{spec.function: spec.name for spec in PAGES},
+    **{spec.builder: spec.name for spec in PAGES},
     "open_data": "base", "DashboardData": "data",
 }
 

@@ -32,10 +32,10 @@ import plotly.graph_objects as go
 import traitlets
 
 from octolib import charts
+from octolib.dashboards.registry import NAVIGATION
 from octolib.metrics import format_count, format_rate
 
 __all__ = [
-    "PAGES",
     "Page",
     "Column",
     "DataTable",
@@ -51,17 +51,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: The navigation bar: (notebook stem, label). The campaign detail page is reached by links.
-PAGES: tuple[tuple[str, str], ...] = (
-    ("overview", "Overview"),
-    ("campaigns", "Campaigns"),
-    ("lists", "Lists"),
-    ("contacts", "Contacts"),
-    ("engagement", "Engagement"),
-    ("sync", "Sync"),
-    ("report_builder", "Reports"),
-)
 
 CSS = """<style>
 .octo-page { max-width: 1200px; margin: 0 auto; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2933; }
@@ -277,7 +266,7 @@ class Page:
     def _nav_html(self) -> str:
         links = "".join(
             f'<a href="{stem}.ipynb" class="{"active" if stem == self.active else ""}">{esc(label)}</a>'
-            for stem, label in PAGES
+            for stem, label in NAVIGATION
         )
         return (f'<div class="octo-nav"><span class="octo-brand">octopus</span>{links}'
                 f'<span class="octo-right"><a href="../../dashboards">All dashboards</a>'
