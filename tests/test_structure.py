@@ -227,3 +227,35 @@ def test_the_navigation_is_the_registry_in_order():
     hrefs = [a.split('"')[0] for a in page.nav.value.split('<a href="')[1:]]
     assert hrefs[: len(hrefs) - 2] == [p.notebook for p in PAGES if p.label]
     assert 'href="lists.ipynb" class="active"' in page.nav.value
+
+
+def test_every_report_notebook_is_a_registered_template_and_back():
+    from octolib.reports.templates import DEFAULT_TEMPLATES_DIR, TEMPLATES
+
+    assert DEFAULT_TEMPLATES_DIR == REPO / "report_notebooks"
+    assert sorted(p.stem for p in DEFAULT_TEMPLATES_DIR.glob("*.ipynb")) == sorted(TEMPLATES)
+    assert sorted(p.stem for p in (ROOT / "reports" / "builders").glob("*.py")
+                  if p.stem not in {"__init__", "common"}) == sorted(TEMPLATES)
+
+
+@pytest.mark.parametrize("name", sorted(__import__("octolib.reports.templates", fromlist=["TEMPLATES"]).TEMPLATES))
+def test_a_template_row_is_what_its_notebook_and_builder_say(name):
+    """The notebook declares the registered parameters and opens its own template; the
+    builder is ``builders/<name>.py``'s ``build`` and makes exactly the registered sections."""
+    import papermill
+
+    from octolib.reports.templates import TEMPLATES
+
+    info = TEMPLATES[name]
+    path = REPO / "report_notebooks" / info.notebook
+    assert list(papermill.inspect_notebook(str(path))) == list(info.parameters)
+    tree = _notebook_code(path)
+    opened = [ast.literal_eval(n.args[0]) for n in ast.walk(tree) if isinstance(n, ast.Call)
+              and isinstance(n.func, ast.Attribute) and n.func.attr == "context"]
+    assert opened == [name]
+
+    builder = ast.parse((ROOT / "reports" / "builders" / f"{name}.py").read_text())
+    titles = {ast.literal_eval(n.args[0]) for n in ast.walk(builder) if isinstance(n, ast.Call)
+              and getattr(n.func, "id", "") == "Section" and isinstance(n.args[0], ast.Constant)}
+    assert titles == set(info.sections)
+    assert info.builder is importlib.import_module(f"octolib.reports.builders.{name}").build

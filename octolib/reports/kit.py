@@ -179,10 +179,8 @@ def context(template: str, *, partner: str, date_from: str = "", date_to: str = 
 
 
 def build(ctx: ReportContext) -> ReportDocument:
-    """Compute the report of ``ctx.template`` through its builder."""
-    from octolib.reports.builders import BUILDERS
-
-    return BUILDERS[ctx.template.name](ctx)
+    """Compute the report of ``ctx.template`` through its builder (the template registry's)."""
+    return ctx.template.builder(ctx)
 
 
 # -- showing it in the notebook --------------------------------------------------------

@@ -50,7 +50,7 @@ from typing import Any
 from octolib.config import Settings
 from octolib.errors import ConfigError, OctoError, redact
 from octolib.reports.partners import get_partner, list_partners
-from octolib.reports.templates import TEMPLATES, notebook_path, template_info
+from octolib.reports.templates import RUNNER_PARAMETERS, TEMPLATES, notebook_path, template_info
 
 __all__ = [
     "ReportRequest",
@@ -70,9 +70,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The parameters the runner sets in every template (each template must declare them).
-RUNNER_PARAMETERS = ("partner", "date_from", "date_to", "output_dir", "data_dir", "db_name", "timezone",
-                     "image_server", "env_file")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 

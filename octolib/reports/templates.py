@@ -1,34 +1,69 @@
-"""The report templates: their names, titles, versions and notebooks.
+"""The template registry: every report template, once (name, builder, parameters, sections).
 
-A template is a papermill notebook in ``report_notebooks/`` (its ``parameters`` cell is its
-contract) plus a builder in :mod:`octolib.reports.builders` that does the computing. The
-version printed in every PDF footer lives here, next to the builder it describes: bump it
-when a template's numbers or layout change, so an old PDF can be told from a new one.
+A template is a papermill notebook ``report_notebooks/<name>.ipynb`` (its ``parameters``
+cell is its contract) plus a builder ``octolib/reports/builders/<name>.py`` whose
+``build(ctx)`` does the computing: one word for both, and a row here for the rest. The
+command line, the report builder page, the runner and partner schedules all read the
+template list from :data:`TEMPLATES`; ``tests/test_structure.py`` checks it against
+``report_notebooks/`` both ways.
+
+The version printed in every PDF footer lives here, next to the builder it describes: bump
+it when a template's numbers or layout change, so an old PDF can be told from a new one.
+``sections`` are the section titles a report can have, in order (a section without data
+is left out of the document).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from octolib.errors import ConfigError
 
-__all__ = ["TemplateInfo", "TEMPLATES", "DEFAULT_TEMPLATES_DIR", "template_info", "notebook_path"]
+if TYPE_CHECKING:
+    from octolib.reports.document import ReportDocument
+    from octolib.reports.kit import ReportContext
+
+__all__ = ["TemplateInfo", "TEMPLATES", "DEFAULT_TEMPLATES_DIR", "RUNNER_PARAMETERS", "template_info",
+           "notebook_path"]
 
 #: ``report_notebooks/`` of the source tree (the package is installed editable).
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "report_notebooks"
 
 
+#: The parameters the runner sets in every template (each template must declare them).
+RUNNER_PARAMETERS = ("partner", "date_from", "date_to", "output_dir", "data_dir", "db_name", "timezone",
+                     "image_server", "env_file")
+
+
 @dataclass(frozen=True)
 class TemplateInfo:
+    """One report template; ``parameters`` are the names its ``parameters`` cell declares."""
+
     name: str
     title: str
     version: str
     description: str
+    sections: tuple[str, ...]
+    parameters: tuple[str, ...] = RUNNER_PARAMETERS
 
     @property
     def notebook(self) -> str:
         return f"{self.name}.ipynb"
+
+    @property
+    def builder_module(self) -> str:
+        return f"octolib.reports.builders.{self.name}"
+
+    @property
+    def builder(self) -> Callable[[ReportContext], ReportDocument]:
+        """The template's ``build(ctx)``, imported when first asked for (the builders load
+        plotly and numpy; the command line and partner checks only need the names)."""
+        build: Callable[[ReportContext], ReportDocument] = importlib.import_module(self.builder_module).build
+        return build
 
 
 TEMPLATES: dict[str, TemplateInfo] = {
@@ -38,15 +73,18 @@ TEMPLATES: dict[str, TemplateInfo] = {
             "campaign_summary", "Campaign summary", "1.0",
             "The partner's campaigns in the period: KPIs against the previous period and the account "
             "median, per-campaign table, rates over time, best campaign, links by destination.",
+            ("Campaigns", "Rates over time", "Links"),
         ),
         TemplateInfo(
             "list_performance", "List performance", "1.0",
             "The partner's lists: growth, net change per month, churn, engagement per list, fields.",
+            ("Lists and growth", "Engagement", "Field configuration"),
         ),
         TemplateInfo(
             "engagement_analysis", "Engagement analysis", "1.0",
             "When and how the partner's audience engages: weekday x hour heatmap, time to open, "
             "engagement recency and signup cohorts.",
+            ("When people open", "How soon people open", "Engagement recency", "Signup cohorts"),
         ),
     )
 }
