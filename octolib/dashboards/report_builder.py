@@ -10,7 +10,6 @@ for the file, because the server serves no file without a session and Voilà ser
 
 from __future__ import annotations
 
-import base64
 import getpass
 import logging
 import shutil
@@ -22,83 +21,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import anywidget
 import ipywidgets as w
-import traitlets
 
 from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData
-from octolib.dashboards.widgets import Column, DataTable, esc, section
+from octolib.dashboards.widgets import Column, DataTable, FileDownload, esc, section
 
-__all__ = ["ReportBuilderPage", "FileDownload", "build_report_builder", "report_builder_page", "first_page_png"]
+__all__ = ["ReportBuilderPage", "build_report_builder", "report_builder_page", "first_page_png"]
 
 log = logging.getLogger(__name__)
-
-
-class FileDownload(anywidget.AnyWidget):
-    """A button that downloads a file the kernel reads when clicked (base64 over the comm)."""
-
-    _esm = """
-export default {
-  render({ model, el }) {
-    const btn = document.createElement("button");
-    btn.className = "jupyter-widgets jupyter-button widget-button octo-download";
-    btn.style.width = "auto";
-    btn.style.padding = "0 12px";
-    const sync = () => { btn.textContent = model.get("label"); btn.disabled = model.get("disabled"); };
-    sync();
-    model.on("change:label", sync);
-    model.on("change:disabled", sync);
-    btn.addEventListener("click", () => model.send({ type: "file" }));
-    model.on("msg:custom", (msg) => {
-      if (!msg || msg.type !== "file") return;
-      const bytes = Uint8Array.from(atob(msg.data), (c) => c.charCodeAt(0));
-      const a = document.createElement("a");
-      a.href = URL.createObjectURL(new Blob([bytes], { type: msg.mime }));
-      a.download = msg.filename;
-      document.body.appendChild(a);
-      a.click();
-      setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-    });
-    el.appendChild(btn);
-  }
-};
-"""
-    label = traitlets.Unicode("Download PDF").tag(sync=True)
-    disabled = traitlets.Bool(True).tag(sync=True)
-
-    def __init__(self, on_error: Callable[[Exception], None] | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.path: Path | None = None
-        self.mime = "application/pdf"
-        self.on_error = on_error
-        self.on_msg(self._handle)
-
-    def point_at(self, path: Path | None, label: str = "Download PDF") -> None:
-        self.path = path
-        self.label = label
-        self.disabled = path is None or not path.is_file()
-
-    def payload(self) -> dict[str, str]:
-        """The message the browser turns into a file (also what tests check)."""
-        if self.path is None or not self.path.is_file():
-            raise FileNotFoundError("the report's PDF is no longer on disk")
-        return {"type": "file", "filename": self.path.name if self.path else "report.pdf", "mime": self.mime,
-                "data": base64.b64encode(self.path.read_bytes()).decode("ascii")}
-
-    def _handle(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or content.get("type") != "file":
-            return
-        try:
-            message = self.payload()
-        except Exception as exc:  # noqa: BLE001 - shown on the page, never raised into output
-            log.exception("download failed")
-            if self.on_error:
-                self.on_error(exc)
-            return
-        message["filename"] = _download_name(self.path)
-        self.send(message)
 
 
 def _download_name(path: Path | None) -> str:
@@ -156,7 +88,8 @@ class ReportBuilderPage(Dashboard):
                                       layout=w.Layout(width="520px", visibility="hidden"))
         self.progress_text = w.HTML()
         self.pick = w.Dropdown(description="Report", options=[], layout=w.Layout(width="640px"))
-        self.download = FileDownload(on_error=lambda exc: self.say("error", f"Download failed: {exc}"))
+        self.download = FileDownload(None, "report.pdf", mime="application/pdf", label="Download PDF", disabled=True,
+                                     on_error=lambda exc: self.say("error", f"Download failed: {exc}"))
         self.preview = w.Image(format="png", layout=w.Layout(max_width="600px", border="1px solid #d0d7de"))
         self.preview_note = w.HTML()
         self.history = DataTable([
@@ -236,7 +169,7 @@ class ReportBuilderPage(Dashboard):
         self._show(self._pdf_of(self.pick.value or ""))
 
     def _show(self, pdf: Path | None) -> None:
-        self.download.point_at(pdf)
+        self.download.point_at(pdf, _download_name(pdf))
         if pdf is None:
             self.preview.value = b""
             self.preview.layout.display = "none"

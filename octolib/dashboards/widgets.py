@@ -1,5 +1,5 @@
 """The pieces every page is made of: a frame with navigation and messages, tables, charts,
-a CSV download button and the page probe.
+a download button (CSV, PDF) and the page probe.
 
 Why these rules (they keep Voilà pages from stalling and from breaking):
 
@@ -15,6 +15,7 @@ Why these rules (they keep Voilà pages from stalling and from breaking):
 
 from __future__ import annotations
 
+import base64
 import csv
 import functools
 import html
@@ -23,6 +24,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -40,7 +42,7 @@ __all__ = [
     "Column",
     "DataTable",
     "Chart",
-    "CsvDownload",
+    "FileDownload",
     "PageProbe",
     "kpi_cards",
     "esc",
@@ -157,31 +159,37 @@ export default {
     preload = traitlets.Unicode("").tag(sync=True)  # a module to start loading on view
 
 
-class CsvDownload(anywidget.AnyWidget):
-    """A button that downloads a CSV made by the kernel when clicked.
+class FileDownload(anywidget.AnyWidget):
+    """A button that downloads a file the kernel makes when it is clicked (a table's CSV, a
+    report's PDF): one widget for every download.
 
     Why not a ``data:`` link: the CSV of 6,000 contacts would travel to the browser on every
-    filter change. Here the click asks the kernel (a custom message), which answers with the
-    text of the rows as currently filtered; the browser saves it as a file.
+    filter change, and the server serves no file without a session (Voilà serves none).
+    Here the click asks the kernel (a custom message); it calls ``make`` for the bytes as
+    they are now (the rows as currently filtered, the PDF on disk) and answers with them in
+    base64; the browser saves them as ``filename``.
     """
 
     _esm = """
 export default {
   render({ model, el }) {
     const btn = document.createElement("button");
-    btn.className = "jupyter-widgets jupyter-button widget-button octo-csv";
     btn.style.width = "auto";
     btn.style.padding = "0 12px";
-    const sync = () => { btn.textContent = model.get("label"); btn.disabled = model.get("disabled"); };
+    const sync = () => {
+      btn.className = "jupyter-widgets jupyter-button widget-button octo-" + model.get("kind");
+      btn.textContent = model.get("label");
+      btn.disabled = model.get("disabled");
+    };
     sync();
     model.on("change:label", sync);
     model.on("change:disabled", sync);
-    btn.addEventListener("click", () => model.send({ type: "csv" }));
+    btn.addEventListener("click", () => model.send({ type: "file" }));
     model.on("msg:custom", (msg) => {
-      if (!msg || msg.type !== "csv") return;
-      const blob = new Blob([msg.text], { type: "text/csv;charset=utf-8" });
+      if (!msg || msg.type !== "file") return;
+      const bytes = Uint8Array.from(atob(msg.data), (c) => c.charCodeAt(0));
       const a = document.createElement("a");
-      a.href = URL.createObjectURL(blob);
+      a.href = URL.createObjectURL(new Blob([bytes], { type: msg.mime }));
       a.download = msg.filename;
       document.body.appendChild(a);
       a.click();
@@ -191,28 +199,57 @@ export default {
   }
 };
 """
-    label = traitlets.Unicode("Download CSV").tag(sync=True)
+    label = traitlets.Unicode("Download").tag(sync=True)
     disabled = traitlets.Bool(False).tag(sync=True)
+    kind = traitlets.Unicode("download").tag(sync=True)  # the button's class: octo-<kind>
 
-    def __init__(self, make_csv: Callable[[], str], filename: str, on_error: Callable[[Exception], None] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, make: Callable[[], bytes | str] | None, filename: str, *, mime: str,
+                 on_error: Callable[[Exception], None] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.make_csv = make_csv
+        self.make = make
         self.filename = filename
+        self.mime = mime
         self.on_error = on_error
         self.on_msg(self._handle)
 
+    @classmethod
+    def csv(cls, make_csv: Callable[[], str], filename: str,
+            on_error: Callable[[Exception], None] | None = None) -> "FileDownload":
+        """The CSV button of a table: ``make_csv`` gives the text of the rows shown now."""
+        return cls(make_csv, filename, mime="text/csv;charset=utf-8", on_error=on_error, label="Download CSV",
+                   kind="csv")
+
+    def point_at(self, path: Path | None, filename: str | None = None, label: str | None = None) -> None:
+        """Offer the file at ``path`` (read when clicked); disabled when there is none."""
+        self.make = None if path is None else path.read_bytes
+        self.filename = filename or (path.name if path is not None else self.filename)
+        if label is not None:
+            self.label = label
+        self.disabled = path is None or not path.is_file()
+
+    def payload(self) -> dict[str, str]:
+        """The message the browser turns into a file (also what tests check)."""
+        if self.make is None:
+            raise FileNotFoundError("there is no file to download")
+        try:
+            content = self.make()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.filename} is no longer on disk") from None
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        return {"type": "file", "filename": self.filename, "mime": self.mime,
+                "data": base64.b64encode(data).decode("ascii")}
+
     def _handle(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or content.get("type") != "csv":
+        if not isinstance(content, dict) or content.get("type") != "file":
             return
         try:
-            text = self.make_csv()
+            message = self.payload()
         except Exception as exc:  # noqa: BLE001 - shown in the page, never raised into output
-            log.exception("CSV export failed")
+            log.exception("download of %s failed", self.filename)
             if self.on_error:
                 self.on_error(exc)
             return
-        self.send({"type": "csv", "filename": self.filename, "text": text})
+        self.send(message)
 
 
 class Page:
@@ -373,7 +410,7 @@ class DataTable:
                                   description="Sort by", layout=w.Layout(width="230px"))
         self.descending = w.ToggleButtons(options=[("↓ desc", True), ("↑ asc", False)], value=default_descending,
                                           style={"button_width": "60px"})
-        self.csv = CsvDownload(self.csv_text, csv_name, on_error=on_error)
+        self.csv = FileDownload.csv(self.csv_text, csv_name, on_error=on_error)
         self.html = w.HTML()
         self.prev_button = w.Button(description="‹ Previous", layout=w.Layout(width="100px"))
         self.next_button = w.Button(description="Next ›", layout=w.Layout(width="100px"))
