@@ -11,7 +11,13 @@
     │   ├── RateLimited        429 after the retry budget ran out
     │   ├── ServerError        5xx after the retry budget ran out
     │   └── ValidationError    2xx whose body is not the JSON shape the API documents
-    └── StoreError             MongoDB / embedded store problems
+    ├── StoreError             MongoDB / embedded store problems
+    └── LockHeld               a named lock (sync, backup, scheduler) is held by another
+                               process (:mod:`octolib.store.locks`, with the holder)
+
+Modules add their own subclasses where the caller needs to tell them apart (``PartnerError``,
+``DeliveryError``, ``JobFailed``...); ``tests/test_structure.py`` checks that every public
+exception class of octolib is under ``OctoError``.
 
 Messages name the request (method and path, query without secrets) and the fix; never the key.
 """

@@ -22,11 +22,17 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from octolib.errors import OctoError
+
 __all__ = ["LockHeld", "acquire_lock", "refresh_lock", "release_lock", "lock_owner", "new_owner"]
 
 
-class LockHeld(Exception):
-    """Raised by :func:`acquire_lock` with the current holder's document."""
+class LockHeld(OctoError):
+    """Raised by :func:`acquire_lock` with the current holder's document.
+
+    An :class:`~octolib.errors.OctoError` like every error octolib raises on purpose, so the
+    ``octo`` command prints it as one line (who holds the lock, until when), not a traceback.
+    """
 
     def __init__(self, name: str, holder: dict[str, Any]) -> None:
         owner = holder.get("owner") or {}
