@@ -259,3 +259,28 @@ def test_a_template_row_is_what_its_notebook_and_builder_say(name):
               and getattr(n.func, "id", "") == "Section" and isinstance(n.args[0], ast.Constant)}
     assert titles == set(info.sections)
     assert info.builder is importlib.import_module(f"octolib.reports.builders.{name}").build
+
+
+def test_the_store_declares_every_collection():
+    """``Store`` declares one typed attribute per collection, so the type checker knows
+    ``store.deliveries`` as well as ``store.users`` (two were missing)."""
+    from octolib.store import COLLECTIONS, Store
+
+    assert set(Store.__annotations__) - {"_server_version"} == set(COLLECTIONS)
+
+
+def test_every_public_exception_of_octolib_is_an_octo_error():
+    """One exception tree (STYLE.md §4): a caller catching ``OctoError`` catches every error
+    octolib raises on purpose. Private ones (``_Stopped``) are control flow inside a module."""
+    from octolib.errors import OctoError
+
+    strays = []
+    for name, path in _modules().items():
+        if "class " not in path.read_text():
+            continue
+        module = importlib.import_module(name)
+        for attr, value in vars(module).items():
+            if (isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == name
+                    and not attr.startswith("_") and not issubclass(value, OctoError)):
+                strays.append(f"{name}.{attr}")
+    assert strays == []

@@ -262,12 +262,12 @@ class Transport:
                 self._wait(delay, rate_limit=status == 429)
                 continue
             log.info("%s %d %.0fms", label, status, ms)
-            exc = APIError.from_response(status, label, body, resource)
-            message = str(exc)
+            error = APIError.from_response(status, label, body, resource)
+            message = str(error)
             if retryable:
                 message += f" (gave up after {self.max_attempts} attempts)"
-            exc.args = (self._redact(message),)
-            raise exc
+            error.args = (self._redact(message),)
+            raise error
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, delay: float, *, rate_limit: bool) -> None:

@@ -16,6 +16,7 @@ arithmetic on rates itself.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import pickle
@@ -138,7 +139,7 @@ def recent_runs(store: Store, limit: int = 15) -> list[dict[str, Any]]:
     return docs
 
 
-def to_datetime(value: np.datetime64 | Any) -> datetime | None:
+def to_datetime(value: Any) -> datetime | None:
     """A ``datetime64`` (UTC) as an aware datetime, None for NaT."""
     if value is None:
         return None
@@ -318,7 +319,7 @@ class DashboardData:
         """Every list: id, name, counts, fields, tags, created_at (small: a few per account)."""
 
         def build() -> list[dict[str, Any]]:
-            out = []
+            out: list[dict[str, Any]] = []
             for batch in iter_batches(self.store.lists, {}, {"_id": 0, "emailoctopus_id": 1, "name": 1,
                                                              "counts": 1, "fields": 1, "tags": 1,
                                                              "created_at": 1, "double_opt_in": 1}):
@@ -354,7 +355,7 @@ class DashboardData:
 
     def events(self, event_types: Iterable[str] = EVENT_TYPES) -> dict[str, np.ndarray]:
         """Engagement events of the given types (cached per type)."""
-        parts = [self.cached(f"events-{t}", lambda t=t: event_arrays(self.store, event_types=[t]))
+        parts = [self.cached(f"events-{t}", functools.partial(event_arrays, self.store, event_types=[t]))
                  for t in event_types]
         if len(parts) == 1:
             return parts[0]

@@ -337,7 +337,7 @@ class FakeAccount:
                 {"label": "First name", "tag": "FirstName", "type": "text", "fallback": "there"},
                 {"label": "Last name", "tag": "LastName", "type": "text", "fallback": None},
             ]
-            extra = [
+            extra: list[dict[str, Any]] = [
                 {"label": "City", "tag": "City", "type": "text", "fallback": None},
                 {"label": "Birthday", "tag": "Birthday", "type": "date", "fallback": None},
                 {"label": "Orders", "tag": "Orders", "type": "number", "fallback": "0"},
@@ -590,8 +590,8 @@ class FakeAccount:
                     break
                 lst = rng.choices(self._lists, weights=[x.weight for x in self._lists])[0]
                 added.append(self._add_contact(rng, lst, t, new, initial=False))
-            for lst in {c.list_id for c in added}:
-                self._sort_list(self._lists_by_id[lst])
+            for list_id in {c.list_id for c in added}:
+                self._sort_list(self._lists_by_id[list_id])
             unsubscribed = 0
             unsub_rate = max(n_contacts * 0.0004 / 24, 0.02)  # per hour
             t = old

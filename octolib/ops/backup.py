@@ -89,7 +89,7 @@ ARCHIVE_SUFFIX = ".tar.gz"
 NOT_BACKED_UP = frozenset({LOCKS})
 
 _MEMBER = re.compile(r"^data/([A-Za-z0-9_.-]+)\.(bson|metadata\.json)$")
-_DECODE = CodecOptions(tz_aware=True, tzinfo=timezone.utc)
+_DECODE: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=timezone.utc)
 _CHUNK = 1 << 20
 
 

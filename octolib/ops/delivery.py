@@ -131,7 +131,7 @@ def smtp_session(config: SmtpConfig) -> Iterator[smtplib.SMTP]:
             except smtplib.SMTPAuthenticationError as exc:
                 raise DeliveryError(f"the SMTP server {where} refused the login (check OCTO_SMTP_USER and "
                                     f"OCTO_SMTP_PASSWORD): {exc.smtp_code} "
-                                    f"{redact(exc.smtp_error.decode(errors='replace'), config.password)}") from None
+                                    f"{redact(_reply_text(exc.smtp_error), config.password)}") from None
         yield smtp
     except DeliveryError:
         raise
@@ -322,7 +322,7 @@ def deliver_report(
             except smtplib.SMTPRecipientsRefused as exc:
                 delivery.status, delivery.error = "failed", _smtp_reason(exc.recipients.get(r), exc)
             except smtplib.SMTPResponseException as exc:
-                delivery.status, delivery.error = "failed", f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+                delivery.status, delivery.error = "failed", f"{exc.smtp_code} {_reply_text(exc.smtp_error)}"
             except (OSError, smtplib.SMTPException) as exc:
                 delivery.status, delivery.error = "failed", redact(str(exc), config.password)
             store.deliveries.insert_one({**base, "recipient": r, "status": delivery.status,
@@ -332,6 +332,11 @@ def deliver_report(
             log.log(level, "report %s to %s: %s %s", report_id, r, delivery.status, delivery.error)
             result.deliveries.append(delivery)
     return result
+
+
+def _reply_text(text: bytes | str) -> str:
+    """An SMTP reply's text (bytes from smtplib; typeshed allows str too)."""
+    return text.decode(errors="replace") if isinstance(text, bytes) else text
 
 
 def _smtp_reason(reply: Any, exc: Exception) -> str:

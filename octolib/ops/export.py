@@ -211,7 +211,7 @@ def _with_contacts(store: Store, batch: list[dict[str, Any]], list_id: str | Non
     query: dict[str, Any] = {"emailoctopus_id": {"$in": ids}}
     if list_id:
         query["list_id"] = list_id
-    contacts: dict[str, dict[str, Any]] = {}
+    contacts: dict[Any, dict[str, Any]] = {}
     for c in store.contacts.find(query, {"emailoctopus_id": 1, "email": 1, "list_id": 1, "_id": 0}):
         contacts.setdefault(c["emailoctopus_id"], c)
     out = []

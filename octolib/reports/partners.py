@@ -34,11 +34,11 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from octolib.errors import ConfigError
 from octolib.reports.period import resolve_range
@@ -68,6 +68,8 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LOGO_SUFFIXES = {".png", ".jpg", ".jpeg"}
+#: How a check reports a bad field: raises PartnerError naming the field and the fix.
+_Fail = Callable[[str, str], NoReturn]
 MAX_NOTE = 4000
 FIELDS = ("slug", "name", "logo", "brand_colour", "campaigns", "default_range", "recipients", "delivery", "schedule",
           "note")
@@ -144,7 +146,7 @@ def _suggest(name: str, options: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else f"; known fields: {', '.join(options)}"
 
 
-def _str_list(value: Any, fld: str, fail: Any) -> tuple[str, ...]:
+def _str_list(value: Any, fld: str, fail: _Fail) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -154,7 +156,7 @@ def _str_list(value: Any, fld: str, fail: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(v).strip() for v in value))
 
 
-def _pattern(value: Any, fld: str, fail: Any) -> str:
+def _pattern(value: Any, fld: str, fail: _Fail) -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str):
@@ -179,7 +181,7 @@ def validate_partner(
     """
     slug_hint = raw.get("slug") if isinstance(raw, Mapping) and isinstance(raw.get("slug"), str) else None
 
-    def fail(fld: str, problem: str) -> None:
+    def fail(fld: str, problem: str) -> NoReturn:
         raise PartnerError(f"{_where(index, slug_hint)}.{fld}: {problem}")
 
     if not isinstance(raw, Mapping):
@@ -272,7 +274,7 @@ def validate_partner(
     )
 
 
-def _check_schedule(schedule: Any, fail: Any) -> None:
+def _check_schedule(schedule: Any, fail: _Fail) -> None:
     """A schedule the scheduler (octolib.ops.scheduler) can read, or a message with the fix."""
     when, templates = schedule, None
     if isinstance(schedule, Mapping):

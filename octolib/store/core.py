@@ -157,6 +157,8 @@ class Store:
     partners: Any
     reports: Any
     locks: Any
+    login_attempts: Any
+    deliveries: Any
 
     def __init__(self, client: Any, db_name: str, kind: str, description: str) -> None:
         self.client = client

@@ -263,7 +263,7 @@ def link_rows(store: Store, campaign_ids: Iterable[str] | None) -> list[dict[str
     campaign, then ``clicked_total`` descending, then URL.
     """
     query: dict[str, Any] = {} if campaign_ids is None else {"campaign_id": _in(campaign_ids)}
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "campaign_id": str(doc.get("campaign_id", "")),
             "url": str(doc.get("url", "")),

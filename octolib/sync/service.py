@@ -205,7 +205,7 @@ class SyncService:
         self.overlap = overlap
         self.lock_ttl_s = lock_ttl_s
         self.resume_window = resume_window
-        self.workers = workers or getattr(client, "max_workers", 4)
+        self.workers: int = workers if workers else getattr(client, "max_workers", 4)
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -346,7 +346,7 @@ class SyncService:
     def _stage_lists(self) -> None:
         bar = self.progress.bar("lists", None, "list")
         try:
-            docs = []
+            docs: list[dict[str, Any]] = []
             for page in fetch_lists(self.client):
                 docs.extend(list_doc(lst) for lst in page)
                 bar.update(len(page))
@@ -490,7 +490,7 @@ class SyncService:
                         raise
                     return cid, exc
 
-            link_docs = []
+            link_docs: list[dict[str, Any]] = []
             for cid, result in self.client.map(links, refresh):
                 if isinstance(result, APIError):
                     self.rec.error("campaigns", f"no links report for campaign {cid} ({result})", level="warning",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Generator, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -38,7 +38,7 @@ def stream_units(
     workers: int,
     *,
     ahead: int = 4,
-) -> Iterator[tuple[U, str, Any]]:
+) -> Generator[tuple[U, str, Any], None, None]:
     """Yield ``(unit, PAGE, page)`` for every page ``produce(unit)`` yields, then ``(unit, DONE, None)``.
 
     If ``produce`` raises, ``(unit, ERROR, exception)`` is yielded instead of ``DONE`` and the
