@@ -26,7 +26,11 @@ import sys
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from octolib.config import Settings
+    from octolib.store import Store
 
 __all__ = ["register"]
 
@@ -105,13 +109,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.set_defaults(func=run_deliver)
 
 
-def _settings() -> Any:
+def _settings() -> Settings:
     from octolib.config import Settings
 
     return Settings.from_env()
 
 
-def _mongo_uri(settings: Any, store: Any) -> str:
+def _mongo_uri(settings: Settings, store: Store) -> str:
     """The URI mongodump/mongorestore need: the configured one, or the private mongod's address."""
     if store.kind == "uri":
         return str(settings.mongodb_uri)

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
@@ -27,6 +27,9 @@ from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData
 from octolib.dashboards.widgets import Column, DataTable, FileDownload, esc, section
+
+if TYPE_CHECKING:
+    from octolib.store import Store
 
 __all__ = ["ReportBuilderPage", "build_report_builder", "report_builder_page", "first_page_png"]
 
@@ -128,7 +131,7 @@ class ReportBuilderPage(Dashboard):
 
     # -- reading -------------------------------------------------------------------------
 
-    def update(self, store: Any = None) -> None:
+    def update(self, store: Store | None = None) -> None:
         """Re-read past reports. ``store``: the worker thread's own connection, when called
         from it (the embedded store is tied to the thread that opened it)."""
         from octolib.reports import list_reports
@@ -269,7 +272,7 @@ class ReportBuilderPage(Dashboard):
                 if store is not None:
                     store.close()
 
-    def _finished(self, failed: list[str], store: Any) -> None:
+    def _finished(self, failed: list[str], store: Store | None) -> None:
         if self.error is not None:
             self.progress.bar_style = "danger"
             self.say("error", f"The batch could not run: {type(self.error).__name__}: {self.error}")

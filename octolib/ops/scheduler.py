@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -56,6 +56,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from octolib.config import Settings
 from octolib.errors import ConfigError, OctoError, redact
 from octolib.schedules import parse_schedule
+
+if TYPE_CHECKING:
+    from octolib.store import Store
 
 __all__ = [
     "Job",
@@ -442,7 +445,7 @@ def build_scheduler(
     return sched
 
 
-def hold_scheduler_lock(store: Any, *, ttl_s: float = 6 * 3600.0,
+def hold_scheduler_lock(store: Store, *, ttl_s: float = 6 * 3600.0,
                         clock: Callable[[], datetime] = _utcnow) -> tuple[dict[str, Any], Callable[[], None]]:
     """Take the ``scheduler`` lock (or raise :class:`ConfigError` naming the holder).
 

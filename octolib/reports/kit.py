@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from octolib import __version__
@@ -31,6 +31,9 @@ from octolib.reports.document import Chart, Paragraph, Provenance, ReportDocumen
 from octolib.reports.partners import Partner, get_partner
 from octolib.reports.period import Period, parse_day, resolve_range
 from octolib.reports.templates import TemplateInfo, template_info
+
+if TYPE_CHECKING:
+    from octolib.store import Store
 
 __all__ = ["ReportContext", "context", "make_context", "latest_sync", "build", "show", "write"]
 
@@ -62,7 +65,7 @@ class ReportContext:
     """Everything a builder needs: the store, the partner, the periods and the provenance."""
 
     settings: Settings
-    store: Any
+    store: Store
     partner: Partner
     template: TemplateInfo
     period: Period
@@ -125,7 +128,7 @@ class ReportContext:
         return scrub(f"<table>{body}</table>")
 
 
-def make_context(settings: Settings, store: Any, template: str, partner: str, date_from: str = "",
+def make_context(settings: Settings, store: Store, template: str, partner: str, date_from: str = "",
                  date_to: str = "", today: date | None = None) -> ReportContext:
     """The context from already-open settings and store (tests and the builder page use this).
 

@@ -38,12 +38,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from octolib.errors import ConfigError
 from octolib.reports.period import resolve_range
 from octolib.reports.templates import TEMPLATES
 from octolib.schedules import parse_schedule
+
+if TYPE_CHECKING:
+    from octolib.store import Store
 
 __all__ = [
     "Partner",
@@ -347,7 +350,7 @@ def _from_document(doc: Mapping[str, Any]) -> Partner:
     return validate_partner(doc, check_logo=False, strict=False)
 
 
-def save_partner(store: Any, partner: Partner | Mapping[str, Any], *, keep_note: bool = False,
+def save_partner(store: Store, partner: Partner | Mapping[str, Any], *, keep_note: bool = False,
                  now: datetime | None = None) -> Partner:
     """Insert or replace one partner (validated first). ``keep_note`` keeps the stored note."""
     if not isinstance(partner, Partner):
@@ -364,7 +367,7 @@ def save_partner(store: Any, partner: Partner | Mapping[str, Any], *, keep_note:
     return get_partner(store, partner.slug)
 
 
-def get_partner(store: Any, slug: str) -> Partner:
+def get_partner(store: Store, slug: str) -> Partner:
     """The stored partner ``slug``; PartnerError listing the known slugs if there is none."""
     doc = store.partners.find_one({"slug": slug}, {"_id": 0})
     if doc is None:
@@ -374,17 +377,17 @@ def get_partner(store: Any, slug: str) -> Partner:
     return _from_document(doc)
 
 
-def list_partners(store: Any) -> list[Partner]:
+def list_partners(store: Store) -> list[Partner]:
     """Every stored partner, by slug."""
     return [_from_document(d) for d in store.partners.find({}, {"_id": 0}).sort("slug", 1)]
 
 
-def delete_partner(store: Any, slug: str) -> bool:
+def delete_partner(store: Store, slug: str) -> bool:
     """Remove a partner definition (its past reports stay). True if it existed."""
     return store.partners.delete_one({"slug": slug}).deleted_count == 1
 
 
-def set_note(store: Any, slug: str, note: str) -> Partner:
+def set_note(store: Store, slug: str, note: str) -> Partner:
     """Replace the analyst note that every later report of the partner carries."""
     partner = get_partner(store, slug)
     updated = validate_partner({**partner.as_document(), "note": note}, check_logo=False, strict=False)
@@ -434,7 +437,7 @@ def load_partners_yaml(source: str | Path, *, check_logo: bool = True) -> list[t
     return out
 
 
-def import_partners(store: Any, source: str | Path, *, prune: bool = False) -> list[Partner]:
+def import_partners(store: Store, source: str | Path, *, prune: bool = False) -> list[Partner]:
     """Validate a whole ``partners.yml``, then upsert every entry.
 
     Nothing is written unless every entry is valid. Entries without ``note`` keep the
@@ -449,7 +452,7 @@ def import_partners(store: Any, source: str | Path, *, prune: bool = False) -> l
     return saved
 
 
-def export_partners_yaml(store: Any) -> str:
+def export_partners_yaml(store: Store) -> str:
     """Every stored partner as ``partners.yml`` text that :func:`import_partners` reads back."""
     import yaml
 

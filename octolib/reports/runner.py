@@ -45,12 +45,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from octolib.config import Settings
 from octolib.errors import ConfigError, OctoError, redact
 from octolib.reports.partners import get_partner, list_partners
 from octolib.reports.templates import RUNNER_PARAMETERS, TEMPLATES, notebook_path, template_info
+
+if TYPE_CHECKING:
+    from octolib.store import Store
 
 __all__ = [
     "ReportRequest",
@@ -274,7 +277,7 @@ def _execute_one(request: ReportRequest, result: ReportResult, settings: Setting
     return result
 
 
-def _record_start(store: Any, result: ReportResult, batch_id: str, user: str, now: datetime) -> None:
+def _record_start(store: Store, result: ReportResult, batch_id: str, user: str, now: datetime) -> None:
     req = result.request
     store.reports.insert_one({
         "report_id": result.report_id, "batch_id": batch_id, "partner": req.partner, "template": req.template,
@@ -284,7 +287,7 @@ def _record_start(store: Any, result: ReportResult, batch_id: str, user: str, no
     })
 
 
-def _record_end(store: Any, result: ReportResult, finished: datetime, root: Path) -> None:
+def _record_end(store: Store, result: ReportResult, finished: datetime, root: Path) -> None:
     info = result.info
 
     def rel(p: Path | None) -> str:
@@ -311,7 +314,7 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def requests_for(store: Any, partners: Sequence[str] | None = None, templates: Sequence[str] | None = None,
+def requests_for(store: Store, partners: Sequence[str] | None = None, templates: Sequence[str] | None = None,
                  date_from: str = "", date_to: str = "") -> list[ReportRequest]:
     """Requests for some (default: all stored) partners x some (default: all) templates.
 
@@ -432,14 +435,14 @@ def run_report(settings: Settings, partner: str, template: str, date_from: str =
     return batch.results[0]
 
 
-def list_reports(store: Any, partner: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def list_reports(store: Store, partner: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """Past reports, newest first (for the report builder page): the ``reports`` documents."""
     query: dict[str, Any] = {} if partner is None else {"partner": partner}
     cursor = store.reports.find(query, {"_id": 0}).sort([("started_at", -1), ("report_id", 1)]).limit(int(limit))
     return list(cursor)
 
 
-def get_report(store: Any, report_id: str) -> dict[str, Any] | None:
+def get_report(store: Store, report_id: str) -> dict[str, Any] | None:
     """One ``reports`` document by id, or None."""
     return store.reports.find_one({"report_id": report_id}, {"_id": 0})
 

@@ -15,7 +15,7 @@ Definitions used here:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from octolib.reports.document import ReportDocument, Section, Table
 from octolib.reports.partners import campaign_query
 from octolib.store import campaign_arrays, link_rows
 
+if TYPE_CHECKING:
+    from octolib.reports.kit import ReportContext
+
 __all__ = ["build", "KPI_RATES"]
 
 #: (rate name, label, denominator column of CampaignRates)
@@ -70,7 +73,7 @@ def _unit_for(days: int) -> str:
     return "day" if days <= 31 else ("week" if days <= 190 else "month")
 
 
-def build(ctx: Any) -> ReportDocument:
+def build(ctx: ReportContext) -> ReportDocument:
     """The campaign summary of ``ctx.partner`` for ``ctx.period``."""
     partner, period, previous, tz = ctx.partner, ctx.period, ctx.previous, ctx.tz
     info = ctx.template

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from octolib.metrics.ratios import SMALL_DENOMINATOR, is_small
 from octolib.metrics.timezones import to_local
 from octolib.reports.period import Period
 from octolib.store import campaign_arrays
+
+if TYPE_CHECKING:
+    from octolib.store import Store
 
 __all__ = [
     "SMALL", "SMALL_MARK", "SMALL_NOTE", "MISSING", "rate_cell", "count_cell", "delta_cell",
@@ -113,11 +116,11 @@ def in_period(arrays: Mapping[str, np.ndarray], period: Period) -> dict[str, np.
     return take(arrays, mask)
 
 
-def partner_campaigns(store: Any, query: dict[str, Any]) -> dict[str, np.ndarray]:
+def partner_campaigns(store: Store, query: dict[str, Any]) -> dict[str, np.ndarray]:
     return campaign_arrays(store, query)
 
 
-def account_campaigns(store: Any) -> dict[str, np.ndarray]:
+def account_campaigns(store: Store) -> dict[str, np.ndarray]:
     return campaign_arrays(store)
 
 

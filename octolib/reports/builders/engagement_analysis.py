@@ -9,7 +9,7 @@ through ``octolib.metrics`` only.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from octolib.reports.document import ReportDocument, Section, Table
 from octolib.reports.partners import campaign_query
 from octolib.store import campaign_arrays, contact_arrays, event_arrays
 
+if TYPE_CHECKING:
+    from octolib.reports.kit import ReportContext
+
 __all__ = ["build"]
 
 WITHIN_H = (1, 6, 24, 72, 168)
@@ -48,7 +51,7 @@ MAX_COHORTS = 12
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def build(ctx: Any) -> ReportDocument:
+def build(ctx: ReportContext) -> ReportDocument:
     partner, period, tz = ctx.partner, ctx.period, ctx.tz
     info = ctx.template
     definitions = definitions_for(["time_to_open", "engaged_rate", "open_rate"])

@@ -14,7 +14,7 @@ because the store keeps each contact's latest engagement only.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,12 +38,17 @@ from octolib.reports.document import Paragraph, ReportDocument, Section, Table
 from octolib.reports.partners import campaign_query
 from octolib.store import campaign_arrays, contact_arrays
 
+if TYPE_CHECKING:
+    from octolib.reports.kit import ReportContext
+    from octolib.reports.partners import Partner
+    from octolib.store import Store
+
 __all__ = ["build", "partner_list_ids", "period_flow"]
 
 WINDOWS = (30, 90, 180)
 
 
-def partner_list_ids(partner: Any, campaigns: dict[str, np.ndarray], store: Any) -> list[str]:
+def partner_list_ids(partner: Partner, campaigns: dict[str, np.ndarray], store: Store) -> list[str]:
     """The partner's lists: its explicit ``list_ids`` plus every list its campaigns went to."""
     ids = set(partner.campaigns.list_ids)
     if len(campaigns["campaign_id"]):
@@ -79,7 +84,7 @@ def _months_in(growth: Growth, period: Any) -> Growth:
                   growth.subscribers[m], growth.churn_rate[m])
 
 
-def build(ctx: Any) -> ReportDocument:
+def build(ctx: ReportContext) -> ReportDocument:
     partner, period, previous, tz = ctx.partner, ctx.period, ctx.previous, ctx.tz
     info = ctx.template
     definitions = definitions_for(["churn_rate", "engaged_rate", "open_rate", "delivered_count"])
