@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh local EmailOctopus account, the fake server over a real socket,
-and the vendor's OpenAPI document with a validator for its response schemas.
+a store synced from it, one fake clock, and the vendor's OpenAPI document with a validator
+for its response schemas.
 
 The spec is read from the package (``octolib/fake/openapi-v2.json``) first, so a clean clone
 in CI needs nothing else; ``../shared/emailoctopus/openapi-v2.json`` beside the checkout is
@@ -10,13 +11,16 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from octolib.fake import DEMO_API_KEY, OPENAPI_SPEC_PATH, FakeAccount, FakeServer
+from octolib.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_SPEC = ROOT.parent / "shared" / "emailoctopus" / "openapi-v2.json"
@@ -34,6 +38,78 @@ def fake_server(tiny_account: FakeAccount) -> Iterator[FakeServer]:
     limits (burst 100, 10/s); stopped after the test."""
     with FakeServer(tiny_account, api_key=DEMO_API_KEY) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def synced_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder holding the tiny account (seed 7) synced once per test session over a
+    real socket into an embedded store. Read-only: tests get copies (:func:`synced_store`)."""
+    from octolib.api import EmailOctopusClient
+    from octolib.config import Settings
+    from octolib.store import connect
+    from octolib.sync import run_sync
+
+    root = tmp_path_factory.mktemp("synced-tiny")
+    with FakeServer(FakeAccount.generate(seed=7, size="tiny"), api_key=DEMO_API_KEY, rate_per_s=1000,
+                    burst=1000) as server:
+        settings = Settings(data_dir=root, api_base=server.base_url, api_key=DEMO_API_KEY,
+                            rate_per_s=1000, rate_burst=1000)
+        with connect(settings) as store, EmailOctopusClient.from_settings(settings) as client:
+            assert run_sync(store, client, progress=False).ok
+    return root
+
+
+@pytest.fixture
+def synced_store(synced_template: Path, tmp_path: Path) -> Iterator[Store]:
+    """The synced tiny account in a store of this test's own (a copy: write freely)."""
+    from octolib.config import Settings
+    from octolib.store import connect
+
+    shutil.copytree(synced_template, tmp_path / "live")
+    store = connect(Settings(data_dir=tmp_path / "live"))
+    yield store
+    store.close()
+
+
+class FakeClock:
+    """Time that moves only when the code under test sleeps on it or the test moves it.
+
+    Call it for the time (an aware UTC datetime); pass ``clock.sleep`` where the code would
+    sleep: each wait is recorded in ``sleeps`` and moves the clock, so a test checks which
+    waits were asked for without waiting. ``tick`` moves it on every read too (real clocks
+    move between two calls).
+    """
+
+    START = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+
+    def __init__(self, start: datetime = START, *, tick: timedelta = timedelta(0)) -> None:
+        self.now = start
+        self.tick = tick
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> datetime:
+        self.now += self.tick
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def clock_at() -> type[FakeClock]:
+    """``clock_at(start, tick=...)``: a :class:`FakeClock` starting at ``start``."""
+    return FakeClock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A :class:`FakeClock` at 2026-11-27 09:00 UTC."""
+    return FakeClock()
 
 
 @pytest.fixture(scope="session")

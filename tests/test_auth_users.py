@@ -31,22 +31,6 @@ from octolib.config import Settings
 GOOD = "Tangerine-Rocket-77"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 @pytest.fixture
 def store(tmp_path, clock) -> UserStore:
     db = litemongo.connect(str(tmp_path / "db"), tz_aware=True)["octopus"]

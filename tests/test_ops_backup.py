@@ -15,9 +15,7 @@ import bson
 import pytest
 from bson import Binary, Decimal128, Int64, ObjectId
 
-from octolib.api import EmailOctopusClient
 from octolib.config import Settings
-from octolib.fake import DEMO_API_KEY, FakeServer
 from octolib.ops.backup import (
     BackupError,
     backup,
@@ -30,7 +28,6 @@ from octolib.ops.backup import (
 )
 from octolib.store import connect
 from octolib.store.locks import acquire_lock, new_owner, release_lock
-from octolib.sync import run_sync
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 
@@ -49,26 +46,20 @@ AWKWARD = {
 
 
 @pytest.fixture(scope="module")
-def synced_template(tmp_path_factory) -> Path:
-    """A data dir filled once per module by a real sync of the tiny local account, plus
-    awkward documents; tests get a copy of it."""
-    from octolib.fake import FakeAccount
-
-    root = tmp_path_factory.mktemp("synced")
-    with FakeServer(FakeAccount.generate(seed=7, size="tiny"), api_key=DEMO_API_KEY, rate_per_s=1000,
-                    burst=1000) as server:
-        settings = Settings(data_dir=root, api_base=server.base_url, api_key=DEMO_API_KEY,
-                            rate_per_s=1000, rate_burst=1000)
-        with connect(settings) as store, EmailOctopusClient.from_settings(settings) as client:
-            assert run_sync(store, client, progress=False).ok
-            store.partners.insert_one({"slug": "acme", "name": "Acme", **AWKWARD})
-            store.db["custom_things"].insert_many([{"i": i, **AWKWARD} for i in range(5)])
+def awkward_template(synced_template: Path, tmp_path_factory) -> Path:
+    """The synced tiny account (conftest's ``synced_template``) plus awkward documents,
+    made once per module; tests get a copy of it."""
+    root = tmp_path_factory.mktemp("synced") / "data"
+    shutil.copytree(synced_template, root)
+    with connect(Settings(data_dir=root)) as store:
+        store.partners.insert_one({"slug": "acme", "name": "Acme", **AWKWARD})
+        store.db["custom_things"].insert_many([{"i": i, **AWKWARD} for i in range(5)])
     return root
 
 
 @pytest.fixture
-def synced(synced_template: Path, tmp_path: Path):
-    shutil.copytree(synced_template, tmp_path / "live")
+def synced(awkward_template: Path, tmp_path: Path):
+    shutil.copytree(awkward_template, tmp_path / "live")
     store = connect(Settings(data_dir=tmp_path / "live"))
     yield store
     store.close()

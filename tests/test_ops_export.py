@@ -6,39 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
 
-from octolib.api import EmailOctopusClient
-from octolib.config import Settings
 from octolib.errors import ConfigError
-from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer
 from octolib.ops.export import KINDS, columns_for, day_bounds, export
-from octolib.store import connect
-from octolib.sync import run_sync
-
-
-@pytest.fixture(scope="module")
-def synced_template(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("export-synced")
-    with FakeServer(FakeAccount.generate(seed=7, size="tiny"), api_key=DEMO_API_KEY, rate_per_s=1000,
-                    burst=1000) as server:
-        settings = Settings(data_dir=root, api_base=server.base_url, api_key=DEMO_API_KEY,
-                            rate_per_s=1000, rate_burst=1000)
-        with connect(settings) as store, EmailOctopusClient.from_settings(settings) as client:
-            assert run_sync(store, client, progress=False).ok
-    return root
 
 
 @pytest.fixture
-def store(synced_template: Path, tmp_path: Path):
-    shutil.copytree(synced_template, tmp_path / "live")
-    s = connect(Settings(data_dir=tmp_path / "live"))
-    yield s
-    s.close()
+def store(synced_store):
+    """The synced tiny account (conftest's ``synced_store``: a copy per test)."""
+    return synced_store
 
 
 def as_csv(store, kind, **kw) -> list[dict[str, str]]:

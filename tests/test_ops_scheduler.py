@@ -33,22 +33,6 @@ from octolib.store.locks import acquire_lock, new_owner, release_lock
 LONDON = ZoneInfo("Europe/London")
 
 
-class FakeClock:
-    """Time that moves only when the scheduler sleeps (or a job says it took a while)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += timedelta(seconds=seconds)
-
-
 def local(t: datetime) -> datetime:
     return t.astimezone(LONDON)
 
@@ -64,7 +48,7 @@ def days_with(start: datetime, end: datetime, hour: int, minute: int) -> int:
         day += timedelta(days=1)
 
 
-def make(clock: FakeClock, partners, *, sync=None, settings: Settings | None = None, **kw):
+def make(clock, partners, *, sync=None, settings: Settings | None = None, **kw):
     fired: list[tuple[str, datetime]] = []
 
     def sync_fn():
@@ -82,10 +66,10 @@ def make(clock: FakeClock, partners, *, sync=None, settings: Settings | None = N
     return sched, fired
 
 
-def test_which_job_fires_when_over_five_weeks_with_a_dst_change():
+def test_which_job_fires_when_over_five_weeks_with_a_dst_change(clock_at):
     # 2027-03-20 to 2027-04-24: British Summer Time starts on Sunday 28 March.
     start = datetime(2027, 3, 20, 9, 17, tzinfo=timezone.utc)
-    clock = FakeClock(start)
+    clock = clock_at(start)
     partners = [{"slug": "acme", "schedule": "first monday monthly at 07:00"},
                 {"slug": "globex", "schedule": "First Monday of the month at 07:00"},
                 {"slug": "initech", "schedule": {"when": "daily at 06:00", "templates": ["weekly"]}},
@@ -117,8 +101,8 @@ def test_which_job_fires_when_over_five_weeks_with_a_dst_change():
     assert max(clock.sleeps) <= 3600
 
 
-def test_a_failing_job_is_logged_and_runs_again_next_time(caplog):
-    clock = FakeClock(datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc))
+def test_a_failing_job_is_logged_and_runs_again_next_time(caplog, clock_at):
+    clock = clock_at(datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc))
     calls = Counter()
 
     def flaky():
@@ -136,8 +120,8 @@ def test_a_failing_job_is_logged_and_runs_again_next_time(caplog):
     assert max(clock.sleeps) <= 60, "by default the loop wakes every minute (partner edits, signals)"
 
 
-def test_missed_runs_are_coalesced_into_one():
-    clock = FakeClock(datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc))
+def test_missed_runs_are_coalesced_into_one(clock_at):
+    clock = clock_at(datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc))
     runs: list[datetime] = []
     sched = Scheduler(clock=clock, sleep=clock.sleep)
     from apscheduler.triggers.interval import IntervalTrigger
@@ -154,8 +138,8 @@ def test_missed_runs_are_coalesced_into_one():
     assert [r.strftime("%H:%M") for r in runs] == ["00:00", "04:00", "05:00"]
 
 
-def test_edited_partner_schedules_take_effect_without_a_restart(caplog):
-    clock = FakeClock(datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc))
+def test_edited_partner_schedules_take_effect_without_a_restart(caplog, clock_at):
+    clock = clock_at(datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc))
     partners = [{"slug": "acme", "schedule": "daily at 02:00"}]
     sched, fired = make(clock, partners)
     assert "reports: daily at 02:00" in sched.jobs
@@ -284,22 +268,17 @@ def test_only_one_scheduler_per_database(tmp_path):
             hold_scheduler_lock(store)
 
 
-def test_plan_lists_every_job_with_its_next_times():
-    clock = FakeClock(datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc))
+def test_plan_lists_every_job_with_its_next_times(clock_at):
+    clock = clock_at(datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc))
     sched, _ = make(clock, [{"slug": "acme", "schedule": "first monday monthly"}])
     text = describe_plan(sched, 2, "Europe/London")
     assert "reports: first monday monthly" in text and "Mon 2026-12-07 07:00, Mon 2027-01-04 07:00" in text
     assert "sync" in text and "Fri 2026-11-27 12:00, Fri 2026-11-27 13:00" in text
 
 
-def test_first_sync_runs_at_start_even_when_the_clock_moves_while_building():
-    class TickingClock(FakeClock):
-        def __call__(self) -> datetime:
-            self.now += timedelta(milliseconds=1)  # real clocks move between calls
-            return self.now
-
+def test_first_sync_runs_at_start_even_when_the_clock_moves_while_building(clock_at):
     start = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
-    clock = TickingClock(start)
+    clock = clock_at(start, tick=timedelta(milliseconds=1))  # real clocks move between calls
     sched, fired = make(clock, [])
     assert sched.jobs["sync"].next_run - start < timedelta(seconds=1)
     sched.run(until=start + timedelta(minutes=1))
@@ -307,7 +286,7 @@ def test_first_sync_runs_at_start_even_when_the_clock_moves_while_building():
 
 
 @pytest.mark.slow
-def test_scheduled_batch_end_to_end_runs_the_report_and_emails_the_pdf(fake_server, tmp_path):
+def test_scheduled_batch_end_to_end_runs_the_report_and_emails_the_pdf(fake_server, tmp_path, clock_at):
     """Sync the local account, store a partner with a schedule and delivery: the scheduled
     job runs the real report runner, and the PDF it wrote arrives by SMTP, byte for byte."""
     import email
@@ -342,7 +321,7 @@ def test_scheduled_batch_end_to_end_runs_the_report_and_emails_the_pdf(fake_serv
                                  "recipients": ["ops@acme.example"], "delivery": True, "default_range": "last_year"})
             store.partners.update_one({"slug": "acme"}, {"$set": {"schedule": {"when": "first monday monthly",
                                                                                "templates": ["campaign_summary"]}}})
-        clock = FakeClock(datetime(2026, 12, 7, 6, 59, 30, tzinfo=timezone.utc))
+        clock = clock_at(datetime(2026, 12, 7, 6, 59, 30, tzinfo=timezone.utc))
         sched = build_scheduler(settings, clock=clock, sleep=clock.sleep, sync=lambda: None, with_retention=False)
         sched.run(until=datetime(2026, 12, 7, 7, 1, tzinfo=timezone.utc))
         job = sched.jobs["reports: first monday monthly [campaign_summary]"]
