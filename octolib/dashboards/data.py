@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from octolib import metrics
+from octolib.vocabulary import EVENT_TYPES
 from octolib.store import (
     Store,
     campaign_arrays,
@@ -60,8 +61,6 @@ log = logging.getLogger(__name__)
 #: Bump when the shape of a cached value changes, so old pickles are ignored.
 CACHE_VERSION = 2
 
-#: Event types the dashboards show, in funnel order.
-EVENT_TYPES: tuple[str, ...] = ("opened", "clicked", "bounced", "unsubscribed", "complained")
 
 
 @dataclass(frozen=True)

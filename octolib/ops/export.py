@@ -41,6 +41,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from octolib.errors import ConfigError
+from octolib.metrics.rate_specs import RATES
 from octolib.store import METRIC_KEYS, Store
 
 __all__ = ["KINDS", "FORMATS", "ExportSpec", "export", "columns_for", "day_bounds", "csv_cell"]
@@ -48,8 +49,8 @@ __all__ = ["KINDS", "FORMATS", "ExportSpec", "export", "columns_for", "day_bound
 log = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = ("csv", "jsonl")
-RATE_KEYS: tuple[str, ...] = ("open_rate", "click_rate", "click_to_open_rate", "bounce_rate",
-                              "unsubscribe_rate", "complaint_rate")
+#: The snapshot rates exported: every row of the rate table, as the sync stored them.
+RATE_KEYS: tuple[str, ...] = tuple(RATES)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
