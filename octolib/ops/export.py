@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 from octolib.errors import ConfigError
 from octolib.metrics.rate_specs import RATES
 from octolib.store import METRIC_KEYS, Store
+from octolib.store.data_as_of import data_as_of
 
 __all__ = ["KINDS", "FORMATS", "ExportSpec", "export", "columns_for", "day_bounds", "csv_cell"]
 
@@ -269,6 +270,8 @@ def export(
         n += len(batch)
         if progress is not None:
             progress(n)
-    log.info("exported %d %s (%s)", n, kind, fmt)
+    as_of = data_as_of(store)
+    log.info("exported %d %s (%s), data as of sync run %s (%s)", n, kind, fmt, as_of.run_id or "none",
+             as_of.status or "never synced")
     return n
 
