@@ -345,3 +345,10 @@ def test_the_library_does_not_import_pandas():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_delivered_rate_is_delivered_over_sent():
+    # 1000 sent, 15 hard + 5 soft bounces -> 980 delivered -> 98 %; nothing sent -> undefined
+    r = campaign_rates([1000, 0], [15, 0], [5, 0], [0, 0], [0, 0], [0, 0], [0, 0])
+    assert same(r.delivered_rate, [0.98, NAN])
+    assert same(r.delivered_rate + r.bounce_rate, [1.0, NAN])
