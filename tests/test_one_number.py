@@ -206,3 +206,14 @@ def test_after_a_failed_run_pdf_and_dashboard_still_name_the_same_run(planted, t
     write(build(ctx), tmp_path, ctx)
     text = "".join(p.extract_text() for p in pypdf.PdfReader(str(tmp_path / "campaign_summary.pdf")).pages)
     assert run.run_id in text.replace("\n", "")
+
+
+def test_a_store_synced_before_the_count_gets_it_from_its_stored_events(planted):
+    settings, store, cid, _, account = planted
+    store.campaigns.update_many({}, {"$unset": {"current_metrics.clicked_without_open": ""}})
+    with FakeServer(account, api_key=DEMO_API_KEY, rate_per_s=1000, burst=1000) as srv:
+        client = EmailOctopusClient(DEMO_API_KEY, srv.base_url, rate_per_s=1000, burst=1000)
+        result = run_sync(store, client, only=["campaigns"], progress=False)
+    assert result.status == "succeeded"
+    doc = store.campaigns.find_one({"emailoctopus_id": cid})
+    assert doc["current_metrics"]["clicked_without_open"] == 2  # from the events, not 0

@@ -110,8 +110,6 @@ class _Table(Mapping[str, RateSpec]):
 
 
 RATES: Mapping[str, RateSpec] = _Table(
-    RateSpec("delivered_rate", "Delivered rate", ("delivered",), ("sent",), "delivered ÷ sent",
-             "Share of sends that reached a mailbox (1 − bounce rate)."),
     RateSpec("open_rate", "Open rate", ("opened",), ("delivered",), "unique opens ÷ delivered",
              "Share of delivered emails opened at least once, as EmailOctopus counts opens (image-blocking "
              "clients undercount, privacy proxies overcount)."),
@@ -133,6 +131,8 @@ RATES: Mapping[str, RateSpec] = _Table(
     RateSpec("complaint_rate", "Complaint rate", ("spam_complaints",), ("delivered",),
              "spam complaints ÷ delivered",
              "Share of recipients who marked the email as spam; flagged above {complaint} by default."),
+    RateSpec("delivered_rate", "Delivered rate", ("delivered",), ("sent",), "delivered ÷ sent",
+             "Share of sends that reached a mailbox (1 − bounce rate)."),
 )
 
 

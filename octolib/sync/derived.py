@@ -23,7 +23,7 @@ from octolib.metrics.rate_specs import disagreeing
 from octolib.store import Store, iter_batches
 from octolib.sync.writers import Counts, save_metric_snapshots
 
-__all__ = ["clicked_without_open", "count_clicked_without_open", "finish_campaigns"]
+__all__ = ["clicked_without_open", "count_clicked_without_open", "carried_clicked_without_open", "finish_campaigns"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,19 @@ def count_clicked_without_open(store: Store, campaign_id: str) -> int:
     events = (d for batch in iter_batches(store.engagement_events, query,
                                           {"_id": 0, "contact_id": 1, "event_type": 1}) for d in batch)
     return clicked_without_open(events)
+
+
+def carried_clicked_without_open(store: Store, campaign_id: str, old_metrics: Mapping[str, Any] | None) -> int:
+    """The count to keep with a campaign's new summary until its reports are read again.
+
+    The stored one when there is one; otherwise (a store synced before this count existed)
+    counted from the events already stored, so old campaigns get it without a full sync.
+    """
+    if isinstance(old_metrics, Mapping) and isinstance(old_metrics.get("clicked_without_open"), int):
+        return int(old_metrics["clicked_without_open"])
+    if not old_metrics:
+        return 0  # a new campaign: no events stored yet
+    return count_clicked_without_open(store, campaign_id)
 
 
 def finish_campaigns(store: Store, campaign_ids: Sequence[str], now: datetime, run_id: Any) -> tuple[Counts, list[str]]:

@@ -53,7 +53,7 @@ from octolib.errors import (
 from octolib.store import Store, iter_batches
 from octolib.store.locks import LockHeld, acquire_lock, new_owner, refresh_lock, release_lock
 from octolib.sync.compare import as_utc, canon
-from octolib.sync.derived import finish_campaigns
+from octolib.sync.derived import carried_clicked_without_open, finish_campaigns
 from octolib.sync.documents import (
     EVENT_TYPES,
     REPORTABLE_STATUSES,
@@ -478,8 +478,9 @@ class SyncService:
                     self.rec.error("campaigns", f"summary of campaign {c.id} came back all zero; stored "
                                    "numbers kept", level="warning")
                     continue
-                # clicked_without_open is carried until the campaign's reports are read again.
-                metrics[c.id] = dict(new, clicked_without_open=int((old or {}).get("clicked_without_open") or 0))
+                # clicked_without_open is carried until the campaign's reports are read again
+                # (counted from the stored events for a store synced before it existed).
+                metrics[c.id] = dict(new, clicked_without_open=carried_clicked_without_open(self.store, c.id, old))
                 if old_counts is None or canon(old_counts) != canon(new):
                     changed.add(c.id)
 
