@@ -4,7 +4,8 @@ Keeping the mapping in one place means the writers, the tests and anyone reading
 store agree on what each field holds:
 
 - ``campaigns``: ``emailoctopus_id, name, subject, status, from_name, from_email, list_ids,
-  created_at, sent_at`` and ``current_metrics`` (see :func:`metrics_from_summary`); the HTML
+  created_at, sent_at`` and ``current_metrics`` (see :func:`metrics_from_summary`, plus
+  ``clicked_without_open``, counted from the events by :mod:`octolib.sync.derived`); the HTML
   body is not stored (trap T16: it is large and the analytics do not need it).
 - ``lists``: ``emailoctopus_id, name, double_opt_in, fields [{tag, type, label, fallback}]``
   (plus ``choices`` on choice fields), ``counts {subscribed, unsubscribed, pending}``,

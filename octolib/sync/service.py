@@ -12,8 +12,9 @@
 ``campaigns``
     Every campaign; for ``sending``/``sent`` ones the summary report (every run: it is how
     changes are noticed) and, when the summary changed or the campaign is still sending,
-    the links report. ``current_metrics`` and a metrics snapshot follow the summary; a
-    campaign whose summary changed is queued for its per-contact reports.
+    the links report. ``current_metrics`` follows the summary; a campaign whose summary
+    changed is queued for its per-contact reports, and its metrics snapshot waits for them
+    (it needs ``clicked_without_open``, counted from the events: :mod:`~octolib.sync.derived`).
 ``reports``
     For each queued campaign, the per-contact reports (opened, clicked, bounced,
     complained, unsubscribed; ``sent`` too with ``sent_events``) into ``engagement_events``.
