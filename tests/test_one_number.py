@@ -217,3 +217,18 @@ def test_a_store_synced_before_the_count_gets_it_from_its_stored_events(planted)
     assert result.status == "succeeded"
     doc = store.campaigns.find_one({"emailoctopus_id": cid})
     assert doc["current_metrics"]["clicked_without_open"] == 2  # from the events, not 0
+
+
+def test_inputs_that_still_disagree_are_stored_as_they_are_and_warned_about(tmp_path):
+    from octolib.sync.derived import finish_campaigns
+
+    store = connect(Settings(data_dir=tmp_path))
+    store.ensure_indexes()
+    # the summary says 3 unique clicks and 2 unique opens, but no per-contact events were stored
+    store.campaigns.insert_one({"emailoctopus_id": "c1", "status": "sent", "current_metrics": dict(COUNTS)})
+    counts, warnings = finish_campaigns(store, ["c1"], datetime(2026, 11, 1, tzinfo=timezone.utc), "run-1")
+    assert counts.inserted == 1
+    snap = store.campaign_metrics_snapshots.find_one({"campaign_id": "c1"})
+    assert snap["rates"]["click_to_open_rate"] == 1.5 and snap["metrics"]["clicked_without_open"] == 0
+    assert len(warnings) == 1 and "c1" in warnings[0] and "click_to_open_rate" in warnings[0]
+    store.close()
