@@ -55,9 +55,9 @@ def test_safe_ratio_zero_negative_and_missing_denominators_are_nan():
     assert same(out, [NAN, NAN, NAN, NAN, 0.25])
 
 
-def test_safe_ratio_clips_to_unit_interval_and_negative_numerators_to_zero():
-    # 12 clicks over 10 opens (image blocking) is at most 100 %; -3 is a data error -> 0
-    assert safe_ratio([12, -3], [10, 10]).tolist() == [1.0, 0.0]
+def test_safe_ratio_never_clips_and_a_negative_count_is_undefined():
+    # 12 over 10 means the inputs disagree: kept as 1.2, not hidden as 100 %; -3 is not a count
+    assert same(safe_ratio([12, -3], [10, 10]), [1.2, NAN])
 
 
 def test_safe_ratio_broadcasts_a_scalar_denominator_and_keeps_shape():
@@ -276,10 +276,13 @@ def campaigns(draw):
         soft = draw(st.integers(0, sent - hard))
         delivered = sent - hard - soft
         opened = draw(st.integers(0, delivered))
-        clicked = draw(st.integers(0, delivered))  # may exceed opens: image blocking
+        # clickers without a recorded open (image blocking) are openers too: unique clicks
+        # may exceed unique opens, never opens + those
+        without_open = draw(st.integers(0, delivered - opened))
+        clicked = without_open + draw(st.integers(0, opened))
         rows.append((sent, hard, soft, opened, clicked, draw(st.integers(0, delivered)),
-                     draw(st.integers(0, delivered))))
-    cols = np.array(rows, dtype=np.int64).reshape(n, 7).T
+                     draw(st.integers(0, delivered)), without_open))
+    cols = np.array(rows, dtype=np.int64).reshape(n, 8).T
     return cols
 
 
@@ -304,14 +307,15 @@ def test_rates_stay_in_unit_interval_and_totals_add_up(cols):
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.integers(-5, 10**6) | st.just(-1), st.integers(-5, 10**6)), max_size=30))
-def test_safe_ratio_never_leaves_unit_interval_on_bad_input(pairs):
+def test_safe_ratio_is_the_plain_ratio_or_nan_on_bad_input(pairs):
     # bad input that must survive: negative counts, zero and negative denominators
-    num = [p[0] for p in pairs]
-    den = [p[1] for p in pairs]
+    num = np.asarray([p[0] for p in pairs], dtype=float)
+    den = np.asarray([p[1] for p in pairs], dtype=float)
     out = safe_ratio(num, den)
     assert out.shape == (len(pairs),)
-    assert np.all(np.isnan(out) | ((out >= 0) & (out <= 1)))
-    assert np.all(np.isnan(out) == (np.asarray(den, dtype=float) <= 0))
+    assert np.all(np.isnan(out) == ((den <= 0) | (num < 0)))
+    ok = ~np.isnan(out)
+    assert np.array_equal(out[ok], num[ok] / den[ok])  # never clipped
 
 
 @settings(max_examples=100, deadline=None)
@@ -341,3 +345,10 @@ def test_the_library_does_not_import_pandas():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_delivered_rate_is_delivered_over_sent():
+    # 1000 sent, 15 hard + 5 soft bounces -> 980 delivered -> 98 %; nothing sent -> undefined
+    r = campaign_rates([1000, 0], [15, 0], [5, 0], [0, 0], [0, 0], [0, 0], [0, 0])
+    assert same(r.delivered_rate, [0.98, NAN])
+    assert same(r.delivered_rate + r.bounce_rate, [1.0, NAN])

@@ -156,6 +156,10 @@ def expected(account: FakeAccount, sent_events: bool = False) -> dict[str, dict[
                 "bounced": hard + soft, "bounced_hard": hard, "bounced_soft": soft,
                 "unsubscribed": s["unsubscribed"], "spam_complaints": s["complained"],
             }
+            # contacts who clicked without a recorded open (the click-to-open denominator's extra)
+            openers = {r["contact_id"] for r in account.report_rows(cid, "opened")}
+            clickers = {r["contact_id"] for r in account.report_rows(cid, "clicked")}
+            doc["current_metrics"]["clicked_without_open"] = len(clickers - openers)
             for link in account.links(cid):
                 exp["campaign_links"][(cid, link["url"])] = {"campaign_id": cid, **link}
             for status in EVENT_TYPES + (("sent",) if sent_events else ()):

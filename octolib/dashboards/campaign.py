@@ -17,7 +17,8 @@ from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData
 from octolib.dashboards.rates import RATE_CHOICES
 from octolib.dashboards.widgets import Chart, Column, DataTable, esc, fmt_time, kpi_cards, section
-from octolib.metrics import format_count, format_delta, format_rate
+from octolib.metrics import RATES, format_count, format_delta, format_rate
+from octolib.vocabulary import SENT_STATUSES
 
 __all__ = ["CampaignDetailPage", "build_campaign_detail", "campaign_page", "campaign_id_from_query"]
 
@@ -37,7 +38,6 @@ EVENT_LABELS: tuple[tuple[str, str], ...] = (
     ("Unsubscribed", "unsubscribed"),
     ("Complained", "complained"),
 )
-SENT_STATUSES = ("sent", "sending")
 HORIZON_H = 168.0  # the "after sending" chart covers the first week
 
 
@@ -202,7 +202,7 @@ class CampaignDetailPage(Dashboard):
             ("Sent to", format_count(c["sent"][i]), f"{format_count(delivered)} delivered"),
             ("Open rate", format_rate(r.open_rate[i]), f"{format_count(c['opened'][i])} unique opens"),
             ("Click rate", format_rate(r.click_rate[i]), f"{format_count(c['clicked'][i])} unique clicks"),
-            ("Click-to-open", format_rate(r.click_to_open_rate[i]), "clicks ÷ opens"),
+            ("Click-to-open", format_rate(r.click_to_open_rate[i]), RATES["click_to_open_rate"].formula),
             ("Bounces", format_count(int(c["bounced_hard"][i]) + int(c["bounced_soft"][i])),
              f"{format_rate(r.bounce_rate[i], 2)} of sent"),
             ("Unsubscribes", format_count(c["unsubscribed"][i]), f"{format_rate(r.unsubscribe_rate[i], 2)}"),

@@ -42,6 +42,8 @@ from octolib.store import (
     list_count_arrays,
     snapshot_arrays,
 )
+from octolib.store.data_as_of import DataAsOf, data_as_of, format_local
+from octolib.vocabulary import EVENT_TYPES
 
 __all__ = [
     "SyncInfo",
@@ -61,33 +63,10 @@ log = logging.getLogger(__name__)
 #: Bump when the shape of a cached value changes, so old pickles are ignored.
 CACHE_VERSION = 2
 
-#: Event types the dashboards show, in funnel order.
-EVENT_TYPES: tuple[str, ...] = ("opened", "clicked", "bounced", "unsubscribed", "complained")
 
 
-@dataclass(frozen=True)
-class SyncInfo:
-    """The last finished sync run: what the data on screen is as of."""
-
-    run_id: str
-    status: str
-    started_at: datetime | None
-    finished_at: datetime | None
-    trigger: str
-    user: str
-
-    @property
-    def key(self) -> str:
-        """The cache key: the run id (``"none"`` before the first sync)."""
-        return self.run_id or "none"
-
-    def describe(self, tz: str = "UTC") -> str:
-        """One line for the page header: when, which run, how it ended."""
-        if not self.run_id:
-            return "No sync has finished yet: run `octo sync` or use the Sync page."
-        when = _fmt_local(self.finished_at, tz) if self.finished_at else "?"
-        who = f" by {self.user}" if self.user else ""
-        return f"Data as of {when} (sync run {self.run_id[-6:]}, {self.trigger}{who}, {self.status})"
+#: The run the data on screen is as of (the one rule of :mod:`octolib.store.data_as_of`).
+SyncInfo = DataAsOf
 
 
 def _aware(value: Any) -> datetime | None:
@@ -104,25 +83,12 @@ def _zone(tz: str) -> ZoneInfo:
 
 
 def _fmt_local(value: datetime | None, tz: str) -> str:
-    if value is None:
-        return "—"
-    local = _aware(value).astimezone(_zone(tz))  # type: ignore[union-attr]
-    return f"{local:%Y-%m-%d %H:%M} {tz}"
+    return "—" if value is None else format_local(value, tz)
 
 
 def latest_sync(store: Store) -> SyncInfo:
-    """The most recent finished run (succeeded or failed: either may have written data)."""
-    docs = list(store.sync_runs.aggregate([
-        {"$match": {"status": {"$in": ["succeeded", "failed", "interrupted"]}}},
-        {"$sort": {"finished_at": -1}},
-        {"$limit": 1},
-        {"$project": {"status": 1, "started_at": 1, "finished_at": 1, "trigger": 1, "user": 1}},
-    ]))
-    if not docs:
-        return SyncInfo("", "", None, None, "", "")
-    d = docs[0]
-    return SyncInfo(str(d["_id"]), str(d.get("status") or ""), _aware(d.get("started_at")),
-                    _aware(d.get("finished_at")), str(d.get("trigger") or ""), str(d.get("user") or ""))
+    """The run the dashboards' data is as of: :func:`octolib.store.data_as_of.data_as_of`."""
+    return data_as_of(store)
 
 
 def recent_runs(store: Store, limit: int = 15) -> list[dict[str, Any]]:

@@ -15,11 +15,11 @@ from octolib.dashboards.data import DashboardData, in_window
 from octolib.dashboards.rates import RATE_CHOICES, rate_choice
 from octolib.dashboards.widgets import Chart, esc, fmt_time, kpi_cards, section
 from octolib.metrics import format_count, format_rate
+from octolib.vocabulary import SENT_STATUSES
 
 __all__ = ["OverviewPage", "build_overview", "overview_page"]
 
 #: Campaign statuses that have results.
-SENT_STATUSES = ("sent", "sending")
 
 
 class OverviewPage(Dashboard):
@@ -86,7 +86,8 @@ class OverviewPage(Dashboard):
                                                       "unsubscribed", "spam_complaints")})
         open_s = metrics.summarize(np.asarray(rates.open_rate)[sel], weights=delivered)
         click_s = metrics.summarize(np.asarray(rates.click_rate)[sel], weights=delivered)
-        ctor_s = metrics.summarize(np.asarray(rates.click_to_open_rate)[sel], weights=cols["opened"])
+        ctor_s = metrics.summarize(np.asarray(rates.click_to_open_rate)[sel],
+                                   weights=rates.denominator("click_to_open_rate")[sel])
         bounces = totals["bounced_hard"] + totals["bounced_soft"]
         self.kpis = {
             "campaigns": int(sel.sum()),

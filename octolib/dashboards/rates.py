@@ -1,9 +1,9 @@
-"""Which counts make each rate, for the pages' "rate" menus.
+"""The pages' "rate" menus: one choice per row of the rate table.
 
-The formulas are the metric definitions' (:data:`octolib.metrics.METRIC_DEFINITIONS`); this
-module only says which columns of :func:`octolib.store.campaign_arrays` feed them, so a
-trend of pooled rates per week uses the same numerator and denominator as the per-campaign
-rate in :func:`octolib.metrics.campaign_rates`.
+Numerators and denominators come from :data:`octolib.metrics.RATES` applied to the columns
+of :func:`octolib.store.campaign_arrays`, so a trend of pooled rates per week uses the same
+parts as the per-campaign rate in :func:`octolib.metrics.campaign_rates`, and a new rate in
+the table appears in the menus without an edit here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from octolib.dashboards.data import CampaignTable
-from octolib.metrics import definition
+from octolib.metrics import RATES, rate_spec
 
 __all__ = ["RateChoice", "RATE_CHOICES", "rate_choice"]
 
@@ -26,32 +26,21 @@ class RateChoice:
 
     @property
     def label(self) -> str:
-        return definition(self.name).label
+        return rate_spec(self.name).label
 
     def values(self, table: CampaignTable) -> np.ndarray:
         return np.asarray(getattr(table.rates, self.name), dtype=np.float64)
 
     def parts(self, table: CampaignTable) -> tuple[np.ndarray, np.ndarray]:
-        """(numerator, denominator) per campaign, as in the definitions table."""
-        c = table.cols
-        delivered = np.asarray(table.rates.delivered_count, dtype=np.int64)
-        bounced = np.asarray(c["bounced_hard"], dtype=np.int64) + np.asarray(c["bounced_soft"], dtype=np.int64)
-        return {
-            "open_rate": (c["opened"], delivered),
-            "click_rate": (c["clicked"], delivered),
-            "click_to_open_rate": (c["clicked"], c["opened"]),
-            "bounce_rate": (bounced, c["sent"]),
-            "unsubscribe_rate": (c["unsubscribed"], delivered),
-            "complaint_rate": (c["spam_complaints"], delivered),
-        }[self.name]
+        """(numerator, denominator) per campaign, as the rate table defines them."""
+        return rate_spec(self.name).parts(table.rates.counts)
 
     def weights(self, table: CampaignTable) -> np.ndarray:
         """The denominator, to weight means and to spot small numbers."""
         return np.asarray(self.parts(table)[1], dtype=np.float64)
 
 
-RATE_CHOICES: tuple[RateChoice, ...] = tuple(RateChoice(n) for n in (
-    "open_rate", "click_rate", "click_to_open_rate", "bounce_rate", "unsubscribe_rate", "complaint_rate"))
+RATE_CHOICES: tuple[RateChoice, ...] = tuple(RateChoice(n) for n in RATES)
 
 
 def rate_choice(name: str) -> RateChoice:

@@ -28,19 +28,12 @@ from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData, latest_sync, recent_runs
 from octolib.dashboards.widgets import Column, DataTable, esc, section
 from octolib.metrics import format_count, format_duration
+from octolib.vocabulary import STAGE_LABELS
 
 __all__ = ["SyncPage", "WidgetSyncService", "StageBar", "build_sync", "sync_page", "STAGE_LABELS"]
 
 log = logging.getLogger(__name__)
 
-#: Stages as the sync names them, with what the page calls them.
-STAGE_LABELS: tuple[tuple[str, str], ...] = (
-    ("lists", "Lists"),
-    ("contacts", "Contacts"),
-    ("campaigns", "Campaigns"),
-    ("reports", "Campaign reports"),
-    ("summary", "Contact summaries"),
-)
 
 
 class StageBar:

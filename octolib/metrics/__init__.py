@@ -6,7 +6,8 @@ arrays, floats or small frozen dataclasses that :mod:`octolib.charts` draws.
 
 Rules everywhere:
 
-- ``*_rate`` is a ratio in [0, 1] (float64), ``*_count`` an integer;
+- ``*_rate`` is a ratio (float64), in [0, 1] when its inputs agree and never clipped
+  (above 1 means they disagree, see :mod:`~octolib.metrics.rate_specs`); ``*_count`` an integer;
 - a zero (or missing) denominator gives NaN, on purpose, without a ``RuntimeWarning``;
   aggregates skip NaN; an empty selection gives empty arrays or NaN summaries;
 - NaN reaches people only through :mod:`~octolib.metrics.display`, which prints "—";
@@ -14,7 +15,8 @@ Rules everywhere:
   convert DST-correctly (:mod:`~octolib.metrics.timezones`).
 
 Modules, one idea each: ``ratios`` (safe division, small numbers), ``display``,
-``definitions`` (the metric table), ``rates`` (per campaign), ``aggregate`` (across a
+``rate_specs`` (the rate table every surface derives from), ``definitions`` (the metric
+table printed in the README and PDFs), ``rates`` (per campaign), ``aggregate`` (across a
 selection), ``grouping``, ``timezones``, ``timeseries`` (by send date), ``curves`` (after
 sending), ``engagement`` (heatmap, time to open, recency), ``lists`` (growth, counts),
 ``cohorts``, ``links``, ``compare`` (baselines), ``flags``.
@@ -72,6 +74,7 @@ from octolib.metrics.rates import (
     delivered_count,
     funnel,
 )
+from octolib.metrics.rate_specs import COUNT_NAMES, RATES, RateSpec, disagreeing, rate_spec, rate_values
 from octolib.metrics.ratios import SMALL_DENOMINATOR, is_small, safe_ratio
 from octolib.metrics.timeseries import (
     UNITS,
@@ -90,6 +93,8 @@ __all__ = [
     "safe_ratio", "is_small", "SMALL_DENOMINATOR",
     "format_rate", "format_count", "format_delta", "format_duration", "MISSING",
     "METRIC_DEFINITIONS", "MetricDefinition", "definition", "definitions_markdown",
+    # the rate table
+    "RateSpec", "RATES", "COUNT_NAMES", "rate_spec", "rate_values", "disagreeing",
     # per campaign
     "CampaignRates", "campaign_rates", "campaign_rates_from", "delivered_count", "RATE_NAMES", "Funnel", "funnel",
     # across a selection

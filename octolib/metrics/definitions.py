@@ -1,8 +1,9 @@
 """The metric definitions: written once, shown by the README and by every PDF footer.
 
 Why one constant: a partner who reads "click rate 4.1 %" in a PDF and a colleague who
-reads the README must see the same formula, so neither text is written by hand. The code
-in :mod:`octolib.metrics.rates` implements exactly these rows; a test checks the names.
+reads the README must see the same formula, so neither text is written by hand. The rate
+rows come from the rate table (:data:`~octolib.metrics.rate_specs.RATES`), the same rows
+the code computes; a test checks that the README holds this table verbatim.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from octolib.metrics.display import format_rate
 from octolib.metrics.flags import FlagThresholds
+from octolib.metrics.rate_specs import RATES, RateSpec
 
 __all__ = ["MetricDefinition", "METRIC_DEFINITIONS", "definitions_markdown", "definition"]
 
@@ -27,28 +29,17 @@ class MetricDefinition:
 
 _FLAGS = FlagThresholds()
 
+def _from_rate(spec: RateSpec) -> MetricDefinition:
+    meaning = spec.meaning.format(bounce=format_rate(_FLAGS.bounce_rate, 0), complaint=format_rate(_FLAGS.complaint_rate))
+    return MetricDefinition(spec.name, spec.label, spec.formula, meaning)
+
+
+#: Delivered, then every row of the rate table (:data:`~octolib.metrics.rate_specs.RATES`),
+#: then the metrics that are not per-campaign rates.
 METRIC_DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition("delivered_count", "Delivered", "sent − hard bounces − soft bounces",
                      "Emails that reached a mailbox."),
-    MetricDefinition("open_rate", "Open rate", "unique opens ÷ delivered",
-                     "Share of delivered emails opened at least once (image-blocking clients "
-                     "undercount, privacy proxies overcount)."),
-    MetricDefinition("click_rate", "Click rate", "unique clicks ÷ delivered",
-                     "Share of delivered emails with at least one tracked click."),
-    MetricDefinition("click_to_open_rate", "Click-to-open rate", "unique clicks ÷ unique opens",
-                     "Of those who opened, the share who clicked: how well the content worked."),
-    MetricDefinition("bounce_rate", "Bounce rate", "(hard + soft bounces) ÷ sent",
-                     "Share of sends that did not arrive; flagged above "
-                     f"{format_rate(_FLAGS.bounce_rate, 0)} by default."),
-    MetricDefinition("hard_bounce_rate", "Hard bounce rate", "hard bounces ÷ sent",
-                     "Permanent failures (address does not exist)."),
-    MetricDefinition("soft_bounce_rate", "Soft bounce rate", "soft bounces ÷ sent",
-                     "Temporary failures (mailbox full, server busy)."),
-    MetricDefinition("unsubscribe_rate", "Unsubscribe rate", "unsubscribes ÷ delivered",
-                     "Share of recipients who left the list from this email."),
-    MetricDefinition("complaint_rate", "Complaint rate", "spam complaints ÷ delivered",
-                     "Share of recipients who marked the email as spam; flagged above "
-                     f"{format_rate(_FLAGS.complaint_rate)} by default."),
+    *(_from_rate(spec) for spec in RATES.values()),
     MetricDefinition("time_to_open", "Time to open", "median of (first open − send time)",
                      "How soon a typical opener opened; half-life = ln 2 × mean delay."),
     MetricDefinition("engaged_rate", "Engaged (N days)",
@@ -81,8 +72,8 @@ def _cell(text: str) -> str:
 def definitions_markdown() -> str:
     """The definitions as a Markdown table (the README includes this output verbatim).
 
-    Rates are ratios in [0, 1], shown as percentages; a rate whose denominator is zero is
-    undefined and shown as "—".
+    Rates are ratios shown as percentages, never clipped (above 100 % means the inputs
+    disagree); a rate whose denominator is zero is undefined and shown as "—".
 
     >>> print(definitions_markdown().splitlines()[0])
     | Metric | Formula | Meaning |

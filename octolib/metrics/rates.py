@@ -1,10 +1,10 @@
-"""Per-campaign rates: the definitions of :data:`~octolib.metrics.definitions.METRIC_DEFINITIONS`.
+"""Per-campaign rates: the rows of :data:`~octolib.metrics.rate_specs.RATES`, applied to arrays.
 
 Inputs are count arrays with one element per campaign (``int64`` from
 :func:`octolib.store.readers.campaign_arrays`); float arrays with NaN are accepted for a
 missing count and make the rates that need it NaN. Denominators follow the industry usage:
 bounces are shares of *sent*, everything a recipient does is a share of *delivered*, and
-click-to-open is a share of *unique opens*. A campaign that delivered nothing (a draft,
+click-to-open is a share of *openers* (unique opens plus clickers without a recorded open). A campaign that delivered nothing (a draft,
 or every address bounced) has NaN engagement rates, never 0 % (see
 :func:`~octolib.metrics.ratios.safe_ratio`).
 """
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from octolib.metrics.rate_specs import RATES, rate_spec
 from octolib.metrics.ratios import safe_ratio
 
 __all__ = [
@@ -29,17 +30,8 @@ __all__ = [
     "RATE_NAMES",
 ]
 
-#: The rate fields of :class:`CampaignRates`, in display order.
-RATE_NAMES: tuple[str, ...] = (
-    "open_rate",
-    "click_rate",
-    "click_to_open_rate",
-    "bounce_rate",
-    "hard_bounce_rate",
-    "soft_bounce_rate",
-    "unsubscribe_rate",
-    "complaint_rate",
-)
+#: The rates of :class:`CampaignRates`, in display order: the rows of :data:`RATES`.
+RATE_NAMES: tuple[str, ...] = tuple(RATES)
 
 
 def _counts(x: ArrayLike) -> np.ndarray:
@@ -63,42 +55,51 @@ def delivered_count(sent: ArrayLike, bounced_hard: ArrayLike, bounced_soft: Arra
 
 @dataclass(frozen=True)
 class CampaignRates:
-    """Counts and rates of a set of campaigns, aligned with the input arrays."""
+    """Counts and rates of a set of campaigns, aligned with the input arrays.
 
-    sent_count: np.ndarray
-    delivered_count: np.ndarray
-    opened_count: np.ndarray  # unique opens, the click-to-open denominator
-    open_rate: np.ndarray
-    click_rate: np.ndarray
-    click_to_open_rate: np.ndarray
-    bounce_rate: np.ndarray
-    hard_bounce_rate: np.ndarray
-    soft_bounce_rate: np.ndarray
-    unsubscribe_rate: np.ndarray
-    complaint_rate: np.ndarray
+    ``counts`` holds every column of :data:`~octolib.metrics.rate_specs.COUNT_NAMES`;
+    ``rates`` one array per row of :data:`RATES`. Each rate is also an attribute
+    (``r.open_rate``), so a new table row needs no new field here.
+    """
+
+    counts: Mapping[str, np.ndarray]
+    rates: Mapping[str, np.ndarray]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        # Only called for names that are not real attributes: the rates of the table.
+        if name in RATES and "rates" in self.__dict__:
+            return self.__dict__["rates"][name]
+        raise AttributeError(name)
 
     def __len__(self) -> int:
         return len(self.sent_count)
 
+    @property
+    def sent_count(self) -> np.ndarray:
+        return self.counts["sent"]
+
+    @property
+    def delivered_count(self) -> np.ndarray:
+        return self.counts["delivered"]
+
+    @property
+    def opened_count(self) -> np.ndarray:
+        """Unique opens (EmailOctopus's count)."""
+        return self.counts["opened"]
+
     def rate(self, name: str) -> np.ndarray:
         """One rate by name (one of :data:`RATE_NAMES`), for callers that pick a metric."""
-        if name not in RATE_NAMES:
-            raise KeyError(f"unknown rate {name!r}; one of {', '.join(RATE_NAMES)}")
-        return getattr(self, name)
+        rate_spec(name)  # KeyError naming the known rates
+        return self.rates[name]
 
     def denominator(self, name: str) -> np.ndarray:
-        """The count a rate is a share of: its natural weight when averaging campaigns.
+        """The count a rate is a share of (its table row's): its weight when averaging campaigns.
 
         >>> r = campaign_rates([10], [1], [0], [4], [2], [0], [0])
         >>> r.denominator("bounce_rate").tolist(), r.denominator("click_to_open_rate").tolist()
-        ([10], [4])
+        ([10.0], [4.0])
         """
-        self.rate(name)
-        if name.endswith("bounce_rate"):
-            return self.sent_count
-        if name == "click_to_open_rate":
-            return self.opened_count
-        return self.delivered_count
+        return rate_spec(name).parts(self.counts)[1]
 
 
 def campaign_rates(
@@ -109,8 +110,12 @@ def campaign_rates(
     clicked_unique: ArrayLike,
     unsubscribed: ArrayLike,
     complained: ArrayLike,
+    clicked_without_open: ArrayLike | None = None,
 ) -> CampaignRates:
-    """Every per-campaign rate at once (all arrays the same length).
+    """Every per-campaign rate of :data:`RATES` at once (all arrays the same length).
+
+    ``clicked_without_open`` (contacts who clicked without a recorded open, from the
+    per-contact events) defaults to 0: not yet counted.
 
     >>> r = campaign_rates(sent=[1000, 0], bounced_hard=[10, 0], bounced_soft=[10, 0],
     ...                    opened_unique=[490, 0], clicked_unique=[49, 0],
@@ -119,26 +124,27 @@ def campaign_rates(
     ([980, 0], [0.5, nan], [0.1, nan])
     >>> float(r.bounce_rate[0]), float(r.complaint_rate[0])
     (0.02, 0.0010204081632653062)
+    >>> campaign_rates([10], [0], [0], [2], [3], [0], [0], clicked_without_open=[1]).click_to_open_rate.tolist()
+    [1.0]
     """
     sent_c = _counts(sent)
     hard = _counts(bounced_hard)
     soft = _counts(bounced_soft)
-    delivered = delivered_count(sent_c, hard, soft)
     opened = _counts(opened_unique)
-    clicked = _counts(clicked_unique)
-    return CampaignRates(
-        sent_count=sent_c,
-        delivered_count=delivered,
-        opened_count=opened,
-        open_rate=safe_ratio(opened, delivered),
-        click_rate=safe_ratio(clicked, delivered),
-        click_to_open_rate=safe_ratio(clicked, opened),
-        bounce_rate=safe_ratio(hard + soft, sent_c),
-        hard_bounce_rate=safe_ratio(hard, sent_c),
-        soft_bounce_rate=safe_ratio(soft, sent_c),
-        unsubscribe_rate=safe_ratio(_counts(unsubscribed), delivered),
-        complaint_rate=safe_ratio(_counts(complained), delivered),
-    )
+    cwo = np.zeros(opened.shape, dtype=np.int64) if clicked_without_open is None else _counts(clicked_without_open)
+    counts = {
+        "sent": sent_c,
+        "delivered": delivered_count(sent_c, hard, soft),
+        "opened": opened,
+        "clicked": _counts(clicked_unique),
+        "clicked_without_open": cwo,
+        "bounced": hard + soft,
+        "bounced_hard": hard,
+        "bounced_soft": soft,
+        "unsubscribed": _counts(unsubscribed),
+        "spam_complaints": _counts(complained),
+    }
+    return CampaignRates(counts=counts, rates={name: spec.values(counts) for name, spec in RATES.items()})
 
 
 # Names the store readers use (DESIGN.md §3) -> the parameter names above.
@@ -153,7 +159,8 @@ def campaign_rates_from(columns: Mapping[str, ArrayLike]) -> CampaignRates:
     """:func:`campaign_rates` from a dict of columns, e.g. ``campaign_arrays(store)``.
 
     Accepts the store's names (``opened``, ``clicked``, ``spam_complaints``) as well as the
-    parameter names; a column that is absent counts as missing (NaN rates), not as zeros.
+    parameter names; a column that is absent counts as missing (NaN rates), not as zeros,
+    except ``clicked_without_open`` (0: not counted yet).
 
     >>> r = campaign_rates_from({"sent": [10], "bounced_hard": [0], "bounced_soft": [0],
     ...                          "opened": [5], "clicked": [1], "unsubscribed": [0]})
@@ -170,7 +177,7 @@ def campaign_rates_from(columns: Mapping[str, ArrayLike]) -> CampaignRates:
                 break
         else:
             kwargs[name] = np.full(n, np.nan)
-    return campaign_rates(**kwargs)
+    return campaign_rates(**kwargs, clicked_without_open=columns.get("clicked_without_open"))
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ Every ``*_rate`` in :mod:`octolib.metrics` is built here, so the rules hold ever
 
 - a denominator that is 0, negative or missing (NaN) gives ``NaN``: "not defined", which
   aggregates skip and :func:`~octolib.metrics.display.format_rate` prints as "—";
-- a missing numerator gives ``NaN``; a negative numerator (a data error) counts as 0;
-- the ratio is clipped to ``[0, 1]``: a unique-click count above the unique opens (an email
-  client that blocks images records a click without an open) still gives a rate of at most
-  100 %, so a rate never reads as more than everyone;
+- a missing or negative numerator gives ``NaN``: a negative count is not a count;
+- the ratio is **never clipped**: a rate above 1 means its inputs disagree, and hiding it
+  would hide a data problem. The rate table (:mod:`~octolib.metrics.rate_specs`) chooses
+  denominators that make such values impossible for consistent inputs, and the sync
+  reports any that remain;
 - no ``RuntimeWarning`` escapes (``np.errstate``): the NaN is the answer, not an accident.
 """
 
@@ -23,10 +24,10 @@ SMALL_DENOMINATOR = 50
 
 
 def safe_ratio(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
-    """``numerator / denominator`` as float64 in ``[0, 1]``, NaN where it is not defined.
+    """``numerator / denominator`` as float64, NaN where it is not defined; never clipped.
 
-    >>> safe_ratio([1, 3, 5, 2], [4, 0, 5, 1]).tolist()
-    [0.25, nan, 1.0, 1.0]
+    >>> safe_ratio([1, 3, 5, 3, -1], [4, 0, 5, 2, 4]).tolist()
+    [0.25, nan, 1.0, 1.5, nan]
     >>> safe_ratio([], []).shape
     (0,)
     """
@@ -34,10 +35,10 @@ def safe_ratio(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
     den = np.asarray(denominator, dtype=np.float64)
     num, den = np.broadcast_arrays(num, den)
     out = np.full(num.shape, np.nan)
-    ok = (den > 0) & ~np.isnan(num)  # NaN > 0 is False: a missing denominator stays NaN
+    ok = (den > 0) & (num >= 0)  # comparisons with NaN are False: missing stays NaN
     with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(np.maximum(num, 0.0), den, out=out, where=ok)
-    return np.clip(out, 0.0, 1.0)
+        np.divide(num, den, out=out, where=ok)
+    return out
 
 
 def is_small(denominator: ArrayLike, minimum: int = SMALL_DENOMINATOR) -> np.ndarray | bool:

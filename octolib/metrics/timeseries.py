@@ -138,7 +138,7 @@ class RateSeries:
     numerator: np.ndarray
     denominator: np.ndarray
     count: np.ndarray  # items (campaigns) in the bucket
-    rate: np.ndarray  # float64 in [0, 1], NaN where the denominator is 0
+    rate: np.ndarray  # float64, NaN where the denominator is 0 (never clipped)
 
     def __len__(self) -> int:
         return len(self.start)

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 from octolib.config import DEFAULT_API_BASE, Settings
 from octolib.errors import APIError, AuthError, ConfigError, OctoError, RateLimited, TransportError, redact
 from octolib.store import Store
+from octolib.store.data_as_of import data_as_of
 
 __all__ = [
     "OK",
@@ -218,6 +219,10 @@ def check_indexes(store: Store, *, fix: bool = False) -> Check:
 def check_last_sync(store: Store, *, now: datetime, sync_every_minutes: float) -> Check:
     """The newest ``sync_runs`` record: its status and age against the sync interval.
 
+    The health question is about the newest *attempt* (a run still going or killed matters
+    here); the detail also names the run the data is as of, by the one rule every page,
+    PDF and export uses (:func:`octolib.store.data_as_of.data_as_of`).
+
     Older than twice the interval is a warning (one missed run can happen); older than
     three intervals and at least three hours is a failure (nobody is syncing any more).
     """
@@ -231,17 +236,20 @@ def check_last_sync(store: Store, *, now: datetime, sync_every_minutes: float) -
     finished = _aware(run.get("finished_at"))
     status = run.get("status", "?")
     age = now - (finished or started)
+    as_of = data_as_of(store)
+    rests_on = (f"; pages, reports and exports show data as of sync run {as_of.run_id[-6:]} ({as_of.status})"
+                if as_of.run_id else "; no finished run to show data from")
     if status == "running":
         lock = lock_owner(store.locks, "sync")
         expires = _aware((lock or {}).get("expires_at"))
         if lock and expires and expires > now:
-            return Check(name, OK, f"a sync is running, started {_ago(now - started)}")
-        return Check(name, WARN, f"the sync started {_ago(now - started)} never finished (killed?)",
+            return Check(name, OK, f"a sync is running, started {_ago(now - started)}{rests_on}")
+        return Check(name, WARN, f"the sync started {_ago(now - started)} never finished (killed?){rests_on}",
                      "the next sync resumes from its checkpoints; run `octo sync` if none is scheduled")
     if status != "succeeded":
         errors = [e for e in run.get("errors") or [] if isinstance(e, dict) and e.get("level", "error") == "error"]
         why = redact(str(errors[0].get("message", "")))[:200] if errors else "no error recorded"
-        return Check(name, FAIL, f"the last sync {status} {_ago(age)}: {why}",
+        return Check(name, FAIL, f"the last sync {status} {_ago(age)}: {why}{rests_on}",
                      "fix the cause (see `octo sync` output), then run `octo sync`")
     interval = timedelta(minutes=sync_every_minutes)
     if age > max(3 * interval, timedelta(hours=3)):

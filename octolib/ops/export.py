@@ -41,15 +41,17 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from octolib.errors import ConfigError
+from octolib.metrics.rate_specs import RATES
 from octolib.store import METRIC_KEYS, Store
+from octolib.store.data_as_of import data_as_of
 
 __all__ = ["KINDS", "FORMATS", "ExportSpec", "export", "columns_for", "day_bounds", "csv_cell"]
 
 log = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = ("csv", "jsonl")
-RATE_KEYS: tuple[str, ...] = ("open_rate", "click_rate", "click_to_open_rate", "bounce_rate",
-                              "unsubscribe_rate", "complaint_rate")
+#: The snapshot rates exported: every row of the rate table, as the sync stored them.
+RATE_KEYS: tuple[str, ...] = tuple(RATES)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -268,6 +270,8 @@ def export(
         n += len(batch)
         if progress is not None:
             progress(n)
-    log.info("exported %d %s (%s)", n, kind, fmt)
+    as_of = data_as_of(store)
+    log.info("exported %d %s (%s), data as of sync run %s (%s)", n, kind, fmt, as_of.run_id or "none",
+             as_of.status or "never synced")
     return n
 

@@ -31,6 +31,7 @@ from octolib.reports.document import Chart, Paragraph, Provenance, ReportDocumen
 from octolib.reports.partners import Partner, get_partner
 from octolib.reports.period import Period, parse_day, resolve_range
 from octolib.reports.templates import TemplateInfo, template_info
+from octolib.store.data_as_of import data_as_of
 
 if TYPE_CHECKING:
     from octolib.store import Store
@@ -47,17 +48,14 @@ def _utc(value: Any) -> datetime | None:
 
 
 def latest_sync(store: Any) -> tuple[datetime | None, str]:
-    """``(finished_at, run id)`` of the last successful sync run, or ``(None, "")``.
+    """``(finished_at, run id)`` of the run the data is as of, or ``(None, "")``.
 
     The report's numbers are "as of" this moment: the data cannot be newer than the sync
-    that brought it.
+    that brought it. The rule is the dashboards' (:func:`octolib.store.data_as_of.data_as_of`),
+    so a PDF and a page on the same store name the same run.
     """
-    doc = store.sync_runs.find_one({"status": "succeeded", "finished_at": {"$ne": None}},
-                                   sort=[("finished_at", -1)])
-    if doc is None:
-        return None, ""
-    run_id = doc.get("run_id") or doc.get("_id") or ""
-    return _utc(doc.get("finished_at")), str(run_id)
+    info = data_as_of(store)
+    return _utc(info.finished_at), info.run_id
 
 
 @dataclass

@@ -52,6 +52,7 @@ METRIC_KEYS: tuple[str, ...] = (
     "bounced_soft",
     "unsubscribed",
     "spam_complaints",
+    "clicked_without_open",  # derived by the sync from engagement_events (octolib.sync.derived)
 )
 
 BATCH = 10_000

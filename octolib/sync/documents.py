@@ -4,7 +4,8 @@ Keeping the mapping in one place means the writers, the tests and anyone reading
 store agree on what each field holds:
 
 - ``campaigns``: ``emailoctopus_id, name, subject, status, from_name, from_email, list_ids,
-  created_at, sent_at`` and ``current_metrics`` (see :func:`metrics_from_summary`); the HTML
+  created_at, sent_at`` and ``current_metrics`` (see :func:`metrics_from_summary`, plus
+  ``clicked_without_open``, counted from the events by :mod:`octolib.sync.derived`); the HTML
   body is not stored (trap T16: it is large and the analytics do not need it).
 - ``lists``: ``emailoctopus_id, name, double_opt_in, fields [{tag, type, label, fallback}]``
   (plus ``choices`` on choice fields), ``counts {subscribed, unsubscribed, pending}``,
@@ -24,6 +25,8 @@ from datetime import datetime
 from typing import Any
 
 from octolib.api.models import Campaign, CampaignSummary, Contact, LinkStat, MailList, ReportRow
+from octolib.metrics.rate_specs import rate_values
+from octolib.vocabulary import EVENT_TYPES, SENT_STATUSES
 
 __all__ = [
     "REPORTABLE_STATUSES",
@@ -39,11 +42,8 @@ __all__ = [
     "SUMMARY_FIELDS",
 ]
 
-#: Campaign statuses that have reports; drafts are answered with a 4xx (API_NOTES §4.3, T15).
-REPORTABLE_STATUSES: frozenset[str] = frozenset({"sending", "sent"})
-
-#: Report statuses stored as engagement events; ``sent`` only when the setting asks for it.
-EVENT_TYPES: tuple[str, ...] = ("opened", "clicked", "bounced", "complained", "unsubscribed")
+#: Campaign statuses that have reports (:data:`octolib.vocabulary.SENT_STATUSES`).
+REPORTABLE_STATUSES = SENT_STATUSES
 
 #: The contact fields the sync derives from ``engagement_events``.
 SUMMARY_FIELDS: tuple[str, ...] = ("opens", "clicks", "last_opened_at", "last_clicked_at")
@@ -92,15 +92,12 @@ def metrics_from_summary(s: CampaignSummary) -> dict[str, int]:
     }
 
 
-def _ratio(num: int, den: int) -> float | None:
-    return None if den <= 0 else num / den
-
-
 def metric_rates(m: Mapping[str, int]) -> dict[str, float | None]:
-    """Rates stored with each snapshot; ``None`` where the denominator is 0 (nothing delivered).
+    """Rates stored with each snapshot: every row of :data:`octolib.metrics.RATES` applied
+    to the snapshot's counts, ``None`` where the denominator is 0 (nothing delivered).
 
-    Open, click, unsubscribe and complaint rates are per delivered email; click-to-open is
-    unique clicks per unique open; bounce rate is per sent email (API_NOTES §12 formulas).
+    The same function as the dashboards and PDFs, so a snapshot can never disagree with
+    them; a value above 1 is kept (the counts disagree) and the sync warns about it.
 
     >>> metric_rates({"sent": 10, "delivered": 8, "opened": 4, "clicked": 1, "bounced": 2,
     ...               "unsubscribed": 0, "spam_complaints": 0})["open_rate"]
@@ -109,15 +106,7 @@ def metric_rates(m: Mapping[str, int]) -> dict[str, float | None]:
     ...               "unsubscribed": 0, "spam_complaints": 0})["open_rate"] is None
     True
     """
-    delivered = int(m.get("delivered", 0))
-    return {
-        "open_rate": _ratio(m.get("opened", 0), delivered),
-        "click_rate": _ratio(m.get("clicked", 0), delivered),
-        "click_to_open_rate": _ratio(m.get("clicked", 0), int(m.get("opened", 0))),
-        "bounce_rate": _ratio(m.get("bounced", 0), int(m.get("sent", 0))),
-        "unsubscribe_rate": _ratio(m.get("unsubscribed", 0), delivered),
-        "complaint_rate": _ratio(m.get("spam_complaints", 0), delivered),
-    }
+    return rate_values(m)
 
 
 def list_doc(lst: MailList) -> dict[str, Any]:

@@ -12,8 +12,9 @@
 ``campaigns``
     Every campaign; for ``sending``/``sent`` ones the summary report (every run: it is how
     changes are noticed) and, when the summary changed or the campaign is still sending,
-    the links report. ``current_metrics`` and a metrics snapshot follow the summary; a
-    campaign whose summary changed is queued for its per-contact reports.
+    the links report. ``current_metrics`` follows the summary; a campaign whose summary
+    changed is queued for its per-contact reports, and its metrics snapshot waits for them
+    (it needs ``clicked_without_open``, counted from the events: :mod:`~octolib.sync.derived`).
 ``reports``
     For each queued campaign, the per-contact reports (opened, clicked, bounced,
     complained, unsubscribed; ``sent`` too with ``sent_events``) into ``engagement_events``.
@@ -50,9 +51,10 @@ from octolib.errors import (
     TransportError,
     ValidationError,
 )
-from octolib.store import METRIC_KEYS, Store, iter_batches
+from octolib.store import Store, iter_batches
 from octolib.store.locks import LockHeld, acquire_lock, new_owner, refresh_lock, release_lock
 from octolib.sync.compare import as_utc, canon
+from octolib.sync.derived import carried_clicked_without_open, finish_campaigns
 from octolib.sync.documents import (
     EVENT_TYPES,
     REPORTABLE_STATUSES,
@@ -77,13 +79,14 @@ from octolib.sync.writers import (
     save_lists,
     save_metric_snapshots,
 )
+from octolib.vocabulary import SYNC_STAGES
 
 __all__ = ["SyncService", "SyncResult", "SyncBusy", "run_sync", "STAGES"]
 
 log = logging.getLogger(__name__)
 
 #: The stages ``only`` can name, in the order they run.
-STAGES: tuple[str, ...] = ("lists", "contacts", "campaigns", "reports")
+STAGES: tuple[str, ...] = SYNC_STAGES
 
 LOCK_NAME = "sync"
 
@@ -469,13 +472,16 @@ class SyncService:
                                    "stored numbers kept", level="warning", cause=result)
                     continue
                 new = metrics_from_summary(result)
-                old_counts = {k: old.get(k) for k in METRIC_KEYS} if isinstance(old, dict) else None
+                # Only the summary's own counts say whether it changed (not the ones derived from events).
+                old_counts = {k: old.get(k) for k in new} if isinstance(old, dict) else None
                 if old_counts and any(old_counts.values()) and not any(new.values()):
                     # Trap T15: a report that went to zero (retention, downgrade) must not erase numbers.
                     self.rec.error("campaigns", f"summary of campaign {c.id} came back all zero; stored "
                                    "numbers kept", level="warning")
                     continue
-                metrics[c.id] = new
+                # clicked_without_open is carried until the campaign's reports are read again
+                # (counted from the stored events for a store synced before it existed).
+                metrics[c.id] = dict(new, clicked_without_open=carried_clicked_without_open(self.store, c.id, old))
                 if old_counts is None or canon(old_counts) != canon(new):
                     changed.add(c.id)
 
@@ -506,8 +512,9 @@ class SyncService:
                     self.rec.reports_done.discard(self.rec.unit_key(cid, event_type))
             self._checkpoint()
             self._count("campaign_links", save_links(self.store, link_docs, now))
-            self._count("campaign_metrics_snapshots",
-                        save_metric_snapshots(self.store, metrics, now, self.rec.run_id))
+            # A campaign queued for its reports gets its snapshot when they are read (sync/derived.py).
+            ready = {cid: m for cid, m in metrics.items() if cid not in self.rec.reports_pending}
+            self._count("campaign_metrics_snapshots", save_metric_snapshots(self.store, ready, now, self.rec.run_id))
             docs = []
             for c in campaigns:
                 doc = campaign_doc(c)
@@ -561,9 +568,17 @@ class SyncService:
             self._count("engagement_events", counts)
 
     def _finish_campaigns(self) -> None:
-        """Move campaigns whose report units are all done from the reports queue to the summary queue."""
-        for cid in list(self.rec.reports_pending):
-            if all(self.rec.unit_key(cid, t) in self.rec.reports_done for t in self.event_types):
+        """Snapshot campaigns whose report units are all done (with the counts derived from
+        their events), then move them from the reports queue to the summary queue."""
+        done = [cid for cid in self.rec.reports_pending
+                if all(self.rec.unit_key(cid, t) in self.rec.reports_done for t in self.event_types)]
+        if done:
+            snaps, warnings = finish_campaigns(self.store, done, self.clock(), self.rec.run_id)
+            self._count("campaign_metrics_snapshots", snaps)
+            for text in warnings:
+                self.rec.error("reports", text, level="warning")
+        for cid in done:
+            if cid in self.rec.reports_pending:
                 self.rec.reports_pending.remove(cid)
                 if cid not in self.rec.summary_pending:
                     self.rec.summary_pending.append(cid)

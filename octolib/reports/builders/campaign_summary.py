@@ -25,6 +25,7 @@ from octolib.metrics.aggregate import summarize, top_bottom
 from octolib.metrics.display import format_rate
 from octolib.metrics.flags import FlagThresholds, campaign_flags
 from octolib.metrics.links import link_performance
+from octolib.metrics.rate_specs import RATES
 from octolib.metrics.ratios import is_small
 from octolib.metrics.rates import campaign_rates_from
 from octolib.metrics.timeseries import rate_over_time
@@ -50,23 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = ["build", "KPI_RATES"]
 
-#: (rate name, label, denominator column of CampaignRates)
-KPI_RATES: tuple[tuple[str, str, str], ...] = (
-    ("open_rate", "Open rate", "delivered"),
-    ("click_rate", "Click rate", "delivered"),
-    ("click_to_open_rate", "Click-to-open rate", "opened"),
-    ("bounce_rate", "Bounce rate", "sent"),
-    ("unsubscribe_rate", "Unsubscribe rate", "delivered"),
-    ("complaint_rate", "Complaint rate", "delivered"),
-)
-
-
-def _denominator(rates: Any, totals: dict[str, np.ndarray], which: str) -> int:
-    if which == "delivered":
-        return int(rates.delivered_count[0])
-    if which == "opened":
-        return int(totals["opened"][0])
-    return int(totals["sent"][0])
+#: The KPI table's rates: every row of the rate table, in its order.
+KPI_RATES: tuple[str, ...] = tuple(RATES)
 
 
 def _unit_for(days: int) -> str:
@@ -80,8 +66,7 @@ def build(ctx: ReportContext) -> ReportDocument:
     mine_all = campaign_arrays(ctx.store, campaign_query(partner))
     now = CampaignSet(in_period(mine_all, period))
     before = CampaignSet(in_period(mine_all, previous))
-    definitions = definitions_for(["delivered_count", "open_rate", "click_rate", "click_to_open_rate", "bounce_rate",
-                                   "unsubscribe_rate", "complaint_rate"])
+    definitions = definitions_for(["delivered_count", *KPI_RATES])
     doc = ReportDocument(
         template=info.name, title=info.title, partner_slug=partner.slug, partner_name=partner.name,
         period=period, provenance=ctx.provenance(definitions), brand_colour=partner.brand_colour,
@@ -106,11 +91,12 @@ def build(ctx: ReportContext) -> ReportDocument:
          _count_delta(int(pooled_now.delivered_count[0]), int(pooled_before.delivered_count[0])), MISSING],
     ]
     changes: dict[str, narrative.RateChange] = {}
-    for name, label, den in KPI_RATES:
+    for name in KPI_RATES:
+        label = RATES[name].label
         r_now = float(pooled_now.rate(name)[0])
         r_before = float(pooled_before.rate(name)[0])
-        n_now = _denominator(pooled_now, t_now, den)
-        n_before = _denominator(pooled_before, t_before, den)
+        n_now = int(np.nan_to_num(pooled_now.denominator(name)[0]))
+        n_before = int(np.nan_to_num(pooled_before.denominator(name)[0]))
         median = summarize(per_account.rate(name)).median
         kpi_rows.append([label, rate_cell(r_now, n_now), rate_cell(r_before, n_before),
                          delta_cell(r_now, r_before, n_now, n_before), format_rate(median)])
@@ -133,11 +119,11 @@ def build(ctx: ReportContext) -> ReportDocument:
     rows = []
     for i in range(len(now)):
         d = int(per_campaign.delivered_count[i])
-        opened = int(now.arrays["opened"][i])
+        openers = int(per_campaign.denominator("click_to_open_rate")[i])
         rows.append([
             names[i], days[i], count_cell(d),
             rate_cell(per_campaign.open_rate[i], d), rate_cell(per_campaign.click_rate[i], d),
-            rate_cell(per_campaign.click_to_open_rate[i], opened),
+            rate_cell(per_campaign.click_to_open_rate[i], openers),
             rate_cell(per_campaign.bounce_rate[i], int(now.arrays["sent"][i])),
             rate_cell(per_campaign.unsubscribe_rate[i], d),
         ])

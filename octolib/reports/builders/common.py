@@ -17,6 +17,7 @@ import numpy as np
 
 from octolib.metrics.definitions import METRIC_DEFINITIONS
 from octolib.metrics.display import MISSING, format_count, format_delta, format_rate
+from octolib.metrics.rate_specs import COUNT_NAMES
 from octolib.metrics.ratios import SMALL_DENOMINATOR, is_small
 from octolib.metrics.timezones import to_local
 from octolib.reports.period import Period
@@ -95,9 +96,8 @@ class CampaignSet:
 
     def totals(self) -> dict[str, np.ndarray]:
         """One-row arrays of summed counts, so pooled rates use the metric definitions as-is."""
-        keys = ("sent", "bounced_hard", "bounced_soft", "opened", "clicked", "unsubscribed", "spam_complaints",
-                "opened_total", "clicked_total")
-        return {k: np.array([self.sum(k)], dtype=np.int64) for k in keys}
+        keys = (*COUNT_NAMES, "opened_total", "clicked_total")
+        return {k: np.array([self.sum(k)], dtype=np.int64) for k in keys if k in self.arrays}
 
 
 def _sent_mask(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
