@@ -256,7 +256,11 @@ def build(ctx: Any) -> ReportDocument:
 
     campaign_blocks: list[Any] = [campaigns_table]
     if best_rows:
-        campaign_blocks.append(Table("best", "Best campaigns by open rate",
+        whole = len(ranking.ranked) <= len(ranking.top)  # the "best" would be every ranked campaign: say so
+        title = (f"Best {len(ranking.top)} campaigns by open rate" if not whole else
+                 "The only ranked campaign by open rate" if len(ranking.ranked) == 1 else
+                 f"All {len(ranking.ranked)} ranked campaigns by open rate")
+        campaign_blocks.append(Table("best", title,
                                      ["Campaign", "Open rate", "Click rate", "Delivered"], best_rows,
                                      numeric=(1, 2, 3),
                                      notes=[f"Only campaigns with at least {SMALL} delivered emails are ranked."]))

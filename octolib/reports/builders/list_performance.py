@@ -230,8 +230,10 @@ def build(ctx: Any) -> ReportDocument:
              if lid in eidx and not np.isnan(e90.engaged_rate[eidx[lid]])]
     if valid:
         rate, lid = max(valid)
-        sentences.append(f"The most engaged list is “{names[lid]}”: {format_rate(rate)} of its subscribers "
-                         "opened or clicked in the last 90 days.")
+        lead = f"The most engaged list is “{names[lid]}”:" if len(list_ids) > 1 else f"Of “{names[lid]}”,"
+        sentences.append(f"{lead} {format_rate(rate)} of its subscribers opened or clicked in the last 90 days."
+                         if len(list_ids) > 1 else
+                         f"{lead} {format_rate(rate)} of the subscribers opened or clicked in the last 90 days.")
     doc.narrative = sentences
     doc.sections = [
         Section("Lists and growth", [overview, ctx.chart("growth", "Joined, left and subscribers per month",
