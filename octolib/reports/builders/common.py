@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from octolib.metrics.ratios import SMALL_DENOMINATOR, is_small
 from octolib.metrics.timezones import to_local
 from octolib.reports.period import Period
 from octolib.store import campaign_arrays
+
+if TYPE_CHECKING:  # the context module imports the builders lazily; types only here
+    from octolib.reports.kit import ReportContext
 
 __all__ = [
     "SMALL", "SMALL_MARK", "SMALL_NOTE", "MISSING", "rate_cell", "count_cell", "delta_cell",
@@ -137,7 +140,7 @@ def definitions_for(names: Sequence[str]) -> list[tuple[str, str, str]]:
 
 # -- in progress and list names ------------------------------------------------------------
 
-def as_of(ctx: Any) -> datetime:
+def as_of(ctx: ReportContext) -> datetime:
     """The report's "now": the data's as-of time (the last sync), else the end of its period.
 
     Every maturity decision in a report uses this one moment, so the same data gives the
@@ -148,13 +151,13 @@ def as_of(ctx: Any) -> datetime:
     return ctx.period.bounds_utc()[1].astimezone(timezone.utc)
 
 
-def settled_rows(ctx: Any, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+def settled_rows(ctx: ReportContext, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
     """Mask of campaigns settled at :func:`as_of` (``octolib.metrics.maturity.settled``,
     with the ``OCTO_SETTLED_HOURS`` of the report's settings)."""
     return settled(arrays["status"], arrays["sent_at"], as_of(ctx), ctx.settings.settled_hours)
 
 
-def in_progress_note(ctx: Any, n: int) -> str:
+def in_progress_note(ctx: ReportContext, n: int) -> str:
     """The sentence that says what happened to ``n`` in-progress campaigns ("" when none)."""
     if n <= 0:
         return ""

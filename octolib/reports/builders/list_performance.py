@@ -39,7 +39,7 @@ from octolib.reports.builders.common import (
     take,
 )
 from octolib.reports.document import Paragraph, ReportDocument, Section, Table
-from octolib.reports.partners import campaign_query, partner_lists
+from octolib.reports.partners import Partner, campaign_query, partner_lists
 from octolib.store import campaign_arrays, contact_arrays
 
 __all__ = ["build", "partner_list_ids", "period_flow"]
@@ -47,7 +47,7 @@ __all__ = ["build", "partner_list_ids", "period_flow"]
 WINDOWS = (30, 90, 180)
 
 
-def partner_list_ids(partner: Any, store: Any) -> list[str]:
+def partner_list_ids(partner: Partner, store: Any) -> list[str]:
     """The partner's lists that the store knows, in the definition's order.
 
     Exactly :func:`~octolib.reports.partners.partner_lists` (never widened from the
