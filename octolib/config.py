@@ -54,6 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_SMTP_FROM", "", "Sender address of report emails (default: OCTO_SMTP_USER)."),
     Setting("OCTO_SMTP_STARTTLS", "1", "1 = upgrade the SMTP connection with STARTTLS (refuse to send if the server cannot)."),
     Setting("OCTO_RETENTION_DAYS", "90", "Metric snapshots older than this many days are thinned to one per campaign per day by `octo retention`."),
+    Setting("OCTO_SETTLED_HOURS", "72", "Hours after sending before a campaign is judged; younger or still-sending campaigns are shown as \"in progress\" and left out of medians, rankings, flags, trends and comparisons."),
 )
 
 
@@ -90,6 +91,7 @@ class Settings:
     smtp_from: str = ""
     smtp_starttls: bool = True
     retention_days: float = 90.0
+    settled_hours: float = 72.0
 
     @classmethod
     def from_env(
@@ -146,6 +148,7 @@ class Settings:
             smtp_from=get("OCTO_SMTP_FROM"),
             smtp_starttls=_truthy(get("OCTO_SMTP_STARTTLS")),
             retention_days=float(number("OCTO_RETENTION_DAYS", float)),
+            settled_hours=float(number("OCTO_SETTLED_HOURS", float)),
         )
         settings.validate_timezone()
         return settings

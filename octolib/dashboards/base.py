@@ -56,7 +56,8 @@ def open_data(settings: Settings, *, clock: Callable[[], datetime] | None = None
         store = connect(settings)
     finally:
         logger.removeHandler(capture)
-    kwargs: dict[str, Any] = {"tz": settings.timezone, "cache_dir": cache_dir_for(settings)}
+    kwargs: dict[str, Any] = {"tz": settings.timezone, "cache_dir": cache_dir_for(settings),
+                              "settled_hours": settings.settled_hours}
     if clock is not None:
         kwargs["clock"] = clock
     return DashboardData(store, **kwargs), capture.messages

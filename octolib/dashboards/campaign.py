@@ -1,6 +1,11 @@
 """Campaign detail: one campaign, chosen by the page's URL (``campaign.ipynb?id=<id>``) so
 links can be shared. Funnel, rates against the account median and the list's history,
 how the metrics grew after sending, link performance, and the contacts behind each event.
+
+A campaign still in progress (``octolib.metrics.maturity``: sending, or younger than
+``OCTO_SETTLED_HOURS`` when the data was synced) is marked so, is not compared with the
+account or its list (its numbers are not final; the medians it would be held against are of
+settled campaigns only), and its "after sending" curve stops at the data's as-of time.
 """
 
 from __future__ import annotations
@@ -194,7 +199,7 @@ class CampaignDetailPage(Dashboard):
         name = str(c["name"][i]) or "(no name)"
         self.heading.value = f'<div class="octo-title">{esc(name)}</div>'
         self.header.value = (
-            f'<div class="octo-sub">Subject: <b>{esc(c["subject"][i])}</b> · List: {esc(t.list_name(str(c["list_id"][i])))}'
+            f'<div class="octo-sub">Subject: <b>{esc(c["subject"][i])}</b> · Lists: {esc(t.list_label(i))}'
             f' · Status: {esc(c["status"][i])} · Sent: {esc(fmt_time(c["sent_at"][i], self.data.tz))}'
             f' · Id: <code>{esc(c["campaign_id"][i])}</code></div>')
         delivered = int(np.asarray(r.delivered_count)[i])
@@ -210,8 +215,11 @@ class CampaignDetailPage(Dashboard):
         ])
         if str(c["status"][i]) not in SENT_STATUSES or int(c["sent"][i]) == 0:
             self.say("info", f"This campaign is {c['status'][i]}: it has no results yet.")
-        elif int(c["opened"][i]) == 0:
-            self.say("info", "Nobody has opened this campaign yet, so the open and click charts are empty.")
+        elif t.in_progress[i] or int(c["opened"][i]) == 0:
+            notes = [self._in_progress_text()] if t.in_progress[i] else []
+            if int(c["opened"][i]) == 0:
+                notes.append("Nobody has opened this campaign yet, so the open and click charts are empty.")
+            self.say("info", " ".join(notes))
         f = metrics.funnel(c["sent"][i:i + 1], np.asarray(r.delivered_count)[i:i + 1], c["opened"][i:i + 1],
                            c["clicked"][i:i + 1])
         self.funnel_chart.show(charts.funnel_figure(f, "Funnel"))
@@ -223,10 +231,22 @@ class CampaignDetailPage(Dashboard):
         self._draw_links()
         self._show_contacts()
 
+    def _in_progress_text(self) -> str:
+        t, i = self.table, self.row
+        hours = float(metrics.hours_since(t.cols["sent_at"][i:i + 1], self.data.as_of())[0])
+        when = "still sending" if str(t.cols["status"][i]) == "sending" else f"sent {hours:.0f} hours before the last sync"
+        return (f"This campaign is {metrics.IN_PROGRESS} ({when}): opens and clicks are still coming in, so it is not "
+                f"compared with the account or its list until {self.data.settled_hours:g} hours after sending, and "
+                "its curve stops at the time of the last sync.")
+
     def _draw_rates(self) -> None:
         t, i = self.table, self.row
-        sent = np.isin(t.cols["status"], SENT_STATUSES) & (t.cols["sent"] > 0)
-        idx = np.flatnonzero(sent)
+        # baselines rest on settled campaigns only; this one joins so its list history is found
+        base = np.isin(t.cols["status"], SENT_STATUSES) & (t.cols["sent"] > 0) & t.settled
+        use = base.copy()
+        use[i] = bool(use[i] or (t.cols["sent"][i] > 0 and str(t.cols["status"][i]) in SENT_STATUSES))
+        idx = np.flatnonzero(use)
+        pending = bool(t.in_progress[i])
         self.comparison = []
         rows = []
         pos = np.flatnonzero(idx == i)
@@ -235,9 +255,11 @@ class CampaignDetailPage(Dashboard):
             if len(pos):
                 cmp = metrics.compare_campaigns(values[idx], t.cols["list_id"][idx], t.cols["sent_at"][idx])
                 j = int(pos[0])
-                row = {"rate": choice.label, "value": float(cmp.value[j]), "account_median": float(cmp.account_median),
-                       "vs_account": float(cmp.vs_account[j]), "list_median": float(cmp.list_median[j]),
-                       "vs_list": float(cmp.vs_list[j])}
+                account_median = metrics.summarize(values[base]).median
+                row = {"rate": choice.label, "value": float(cmp.value[j]), "account_median": float(account_median),
+                       "vs_account": float("nan") if pending else float(cmp.value[j] - account_median),
+                       "list_median": float(cmp.list_median[j]),
+                       "vs_list": float("nan") if pending else float(cmp.vs_list[j])}
             else:
                 row = {"rate": choice.label, "value": float(values[i]), "account_median": float("nan"),
                        "vs_account": float("nan"), "list_median": float("nan"), "vs_list": float("nan")}
@@ -245,9 +267,9 @@ class CampaignDetailPage(Dashboard):
             rows.append(
                 f"<tr><td>{esc(row['rate'])}</td><td class='num'><b>{esc(format_rate(row['value'], 2))}</b></td>"
                 f"<td class='num'>{esc(format_rate(row['account_median'], 2))}</td>"
-                f"<td class='num'>{esc(format_delta(row['vs_account']))}</td>"
+                f"<td class='num'>{esc(metrics.IN_PROGRESS if pending else format_delta(row['vs_account']))}</td>"
                 f"<td class='num'>{esc(format_rate(row['list_median'], 2))}</td>"
-                f"<td class='num'>{esc(format_delta(row['vs_list']))}</td></tr>")
+                f"<td class='num'>{esc(metrics.IN_PROGRESS if pending else format_delta(row['vs_list']))}</td></tr>")
         self.rates_html.value = (
             '<div style="flex:1 1 460px;padding-left:12px"><div class="octo-section">Against the account and the list</div>'
             '<table class="octo-table" data-table="rates"><tr><th>Rate</th><th class="num">This campaign</th>'
@@ -263,20 +285,25 @@ class CampaignDetailPage(Dashboard):
         kind = self.curve_metric.value
         label = "Open rate" if kind == "opened" else "Click rate"
         delivered = float(np.asarray(t.rates.delivered_count)[i])
+        # the curve stops at the data's "now": nothing is known about hours that have not happened
+        age_h = float(metrics.hours_since(t.cols["sent_at"][i:i + 1], self.data.as_of())[0])
+        horizon = HORIZON_H if np.isnan(age_h) else float(np.clip(age_h, 0.0, HORIZON_H))
         ev = self._mine
         sel = ev["event_type"] == kind
         delays = metrics.time_to_event(np.zeros(int(sel.sum()), dtype=np.int64), ev["occurred_at"][sel],
                                        t.cols["sent_at"][i:i + 1])
         curves = {f"{label} from contact events": metrics.event_curve(delays, denominator=delivered or None,
-                                                                      horizon_h=HORIZON_H)}
+                                                                      horizon_h=horizon)}
         snaps = self.data.snapshots(self.campaign_id)
         if len(snaps["snapshot_time"]):
             snap = metrics.snapshot_curve(snaps["snapshot_time"], snaps[kind], snaps["delivered"], t.cols["sent_at"][i])
-            week = np.asarray(snap.hours, dtype=np.float64) <= HORIZON_H
+            week = np.asarray(snap.hours, dtype=np.float64) <= horizon
             if week.any():  # syncs long after the send say nothing about the first week
                 curves[f"{label} at each sync (snapshots)"] = metrics.Curve(np.asarray(snap.hours)[week],
                                                                              np.asarray(snap.value)[week])
-        self.curve_chart.show(charts.curve_figure(curves, f"{label} in the week after sending", y_title=label))
+        title = (f"{label} in the week after sending" if horizon >= HORIZON_H else
+                 f"{label} in the {horizon:.0f} hours since sending ({metrics.IN_PROGRESS}: up to the last sync)")
+        self.curve_chart.show(charts.curve_figure(curves, title, y_title=label))
 
     def _draw_links(self) -> None:
         rows = self.data.links(self.campaign_id or "")

@@ -1,5 +1,9 @@
 """Campaigns: every campaign in a filterable, sortable table with links to its detail page,
-a comparison chart of the selected campaigns, and a CSV of the table as filtered."""
+a comparison chart of the selected campaigns, and a CSV of the table as filtered.
+
+The "Lists" column names every list a campaign was sent to (the list filter matches any of
+them). Campaigns still in progress (``octolib.metrics.maturity``) say so in the Flags column
+and are left out of the comparison's median line."""
 
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ class CampaignsPage(Dashboard):
             [
                 Column("name", "Campaign", link=campaign_link),
                 Column("subject", "Subject"),
-                Column("list", "List"),
+                Column("list", "Lists"),
                 Column("status", "Status"),
                 Column("sent_at", "Sent", kind="datetime"),
                 Column("sent", "Sent to", kind="count"),
@@ -69,7 +73,7 @@ class CampaignsPage(Dashboard):
             self.table.widget,
             section("Compare campaigns"),
             w.HTML('<div class="octo-muted">Select campaigns (Ctrl/Cmd-click for several); the line is the '
-                   'account median of the campaigns shown in the table.</div>'),
+                   'median of the settled campaigns shown in the table (those in progress are left out).</div>'),
             w.HBox([self.compare, self.compare_rate], layout=w.Layout(flex_flow="row wrap")),
             self.comparison.widget,
         ]
@@ -117,7 +121,8 @@ class CampaignsPage(Dashboard):
         if self.status.value not in (None, ALL):
             sel &= t.cols["status"] == self.status.value
         if self.list_filter.value not in (None, ALL):
-            sel &= t.cols["list_id"] == self.list_filter.value
+            wanted = self.list_filter.value
+            sel &= np.array([wanted in ids for ids in t.cols["list_ids"]], dtype=bool)
         flags = t.flag_texts()
         r = t.rates
         rows = []
@@ -126,8 +131,9 @@ class CampaignsPage(Dashboard):
                 "campaign_id": str(t.cols["campaign_id"][i]),
                 "name": str(t.cols["name"][i]) or "(no name)",
                 "subject": str(t.cols["subject"][i]),
-                "list": t.list_name(str(t.cols["list_id"][i])),
+                "list": t.list_label(i),
                 "list_id": str(t.cols["list_id"][i]),
+                "settled": bool(t.settled[i]),
                 "status": str(t.cols["status"][i]),
                 "sent_at": t.cols["sent_at"][i],
                 "sent": int(t.cols["sent"][i]),
@@ -137,7 +143,7 @@ class CampaignsPage(Dashboard):
                 "bounce_rate": float(r.bounce_rate[i]),
                 "unsubscribe_rate": float(r.unsubscribe_rate[i]),
                 "complaint_rate": float(r.complaint_rate[i]),
-                "flags": flags[i],
+                "flags": metrics.IN_PROGRESS if t.in_progress[i] else flags[i],
             })
         self.table.empty_text = "No campaign matches these filters. Widen the period or clear the search."
         self.table.set_rows(rows)
@@ -178,7 +184,8 @@ class CampaignsPage(Dashboard):
             return
         values = np.array([r[choice.name] for r in rows], dtype=np.float64)
         labels = [f"{r['name']} ({fmt_time(r['sent_at'], self.data.tz, with_time=False)})" for r in rows]
-        shown = np.array([r[choice.name] for r in self.table.visible_rows if r["sent"] > 0], dtype=np.float64)
+        shown = np.array([r[choice.name] for r in self.table.visible_rows if r["sent"] > 0 and r["settled"]],
+                         dtype=np.float64)
         reference = metrics.summarize(shown).median if len(shown) else None
         self.comparison.show(charts.comparison_figure(labels, values, title, reference=reference,
                                                       reference_label="Median of the table", value_name=choice.label))

@@ -61,7 +61,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Bump when the shape of a cached value changes, so old pickles are ignored.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 
@@ -159,12 +159,29 @@ class CampaignTable:
     rates: metrics.CampaignRates
     flags: metrics.CampaignFlags
     list_names: dict[str, str]
+    #: settled at the data's as-of time (``octolib.metrics.maturity``); None: all are
+    settled: np.ndarray | None = None
+    #: started but not settled: shown apart and marked "in progress"
+    in_progress: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.cols["campaign_id"])
+        if self.settled is None:
+            self.settled = np.ones(n, dtype=bool)
+        if self.in_progress is None:
+            self.in_progress = np.zeros(n, dtype=bool)
 
     def __len__(self) -> int:
         return len(self.cols["campaign_id"])
 
     def list_name(self, list_id: str) -> str:
         return self.list_names.get(list_id, list_id or "—")
+
+    def list_label(self, row: int) -> str:
+        """Every list campaign ``row`` was sent to, by name (``—`` when none)."""
+        ids = self.cols["list_ids"][row] if "list_ids" in self.cols else (self.cols["list_id"][row],)
+        names = [self.list_name(str(i)) for i in ids if i]
+        return ", ".join(names) if names else "—"
 
     def index(self, campaign_id: str) -> int:
         """Row of ``campaign_id``, -1 when unknown."""
@@ -202,7 +219,8 @@ class DashboardData:
     """The store behind a dashboard, with reads cached per sync run (see the module doc).
 
     ``cache_dir`` None disables the disk cache (the in-memory one stays). ``clock`` gives
-    "now" for recency windows; tests pass a fixed one.
+    "now" for recency windows; tests pass a fixed one. ``settled_hours`` is
+    ``OCTO_SETTLED_HOURS``: campaigns younger than that at :meth:`as_of` are in progress.
     """
 
     def __init__(
@@ -212,8 +230,10 @@ class DashboardData:
         tz: str = "UTC",
         cache_dir: Path | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        settled_hours: float = metrics.DEFAULT_SETTLED_HOURS,
     ) -> None:
         self.store = store
+        self.settled_hours = settled_hours
         self.tz = tz or "UTC"
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.clock = clock
@@ -316,8 +336,11 @@ class DashboardData:
 
         cols = self.cached("campaigns", build)
         rates = metrics.campaign_rates_from(cols)
-        flags = metrics.campaign_flags(rates, cols["list_id"], cols["sent_at"])
-        return CampaignTable(cols, rates, flags, self.list_names())
+        as_of = self.as_of()
+        settled = metrics.settled(cols["status"], cols["sent_at"], as_of, self.settled_hours)
+        started = metrics.in_progress(cols["status"], cols["sent_at"], as_of, self.settled_hours)
+        flags = metrics.campaign_flags(rates, cols["list_id"], cols["sent_at"], eligible=settled)
+        return CampaignTable(cols, rates, flags, self.list_names(), settled, started)
 
     def events(self, event_types: Iterable[str] = EVENT_TYPES) -> dict[str, np.ndarray]:
         """Engagement events of the given types (cached per type)."""
@@ -375,6 +398,13 @@ class DashboardData:
         if sync.key != self.sync.key:
             self.sync = sync
             self._memory.clear()
+
+    def as_of(self) -> np.datetime64:
+        """The data's "now" for maturity: when the last sync finished (the data cannot be
+        newer), else the clock. UTC ``datetime64[s]``."""
+        if self.sync.finished_at is not None:
+            return np.datetime64(int(self.sync.finished_at.timestamp()), "s")
+        return self.now()
 
     def now(self) -> np.datetime64:
         """The clock as UTC ``datetime64[s]`` (for recency windows)."""

@@ -1,8 +1,14 @@
 """Overview: KPI cards, the trend of a rate with its moving average, the best and worst
-campaigns, the flags, and when the data was last synced."""
+campaigns, the flags, and when the data was last synced.
+
+Only settled campaigns (``octolib.metrics.maturity``) are judged: cards, trend, rankings and
+flags leave out campaigns still sending or younger than ``OCTO_SETTLED_HOURS``; those are
+listed apart, marked "in progress". With ten or fewer ranked campaigns, best and worst would
+overlap, so one ranked list is shown instead."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
@@ -25,8 +31,10 @@ __all__ = ["OverviewPage", "build_overview", "overview_page"]
 class OverviewPage(Dashboard):
     """The overview. Controls: ``period`` (a :class:`DateRange`), ``rate`` (which rate the
     trend and the rankings use), ``unit`` (week or month). Results: ``cards`` (HTML),
-    ``kpis`` (the numbers behind the cards), ``trend`` (a :class:`Chart`), ``best`` and
-    ``worst`` (campaign ids), ``flags`` (messages)."""
+    ``kpis`` (the numbers behind the cards, settled campaigns only), ``trend`` (a
+    :class:`Chart`), ``best`` and ``worst`` (campaign ids; with ten or fewer ranked campaigns
+    ``ranked`` holds the one list and both are empty), ``flags`` (messages), ``pending``
+    (ids of the period's in-progress campaigns)."""
 
     def __init__(self, data: DashboardData) -> None:
         super().__init__(data, "Overview", "overview")
@@ -38,10 +46,13 @@ class OverviewPage(Dashboard):
         self.cards = w.HTML()
         self.trend = Chart("Trend")
         self.rankings = w.HTML()
+        self.pending_box = w.HTML()
         self.flag_box = w.HTML()
         self.kpis: dict[str, Any] = {}
         self.best: list[str] = []
         self.worst: list[str] = []
+        self.ranked: list[str] = []
+        self.pending: list[str] = []
         self.flags: list[str] = []
         self.rate.observe(lambda _: self.guard(self.update)(), "value")
         self.unit.observe(lambda _: self.guard(self.update)(), "value")
@@ -51,6 +62,7 @@ class OverviewPage(Dashboard):
             section("Trend"), self.trend.widget,
             section("Best and worst campaigns"), self.rankings,
             section("Flags"), self.flag_box,
+            section("In progress"), self.pending_box,
         ]
         self.ready()
 
@@ -73,12 +85,20 @@ class OverviewPage(Dashboard):
         if self.period.reversed:
             self._clear("The start date is after the end date: pick a start on or before the end.", "warn")
             return
-        sel = self._selection()
-        if not sel.any():
+        started = self._selection()
+        if not started.any():
             self._clear(f"No campaigns were sent in this period ({self.period.describe()}). "
                         "Choose a longer period.", "info")
             return
         t = self.table
+        pending = started & t.in_progress
+        self.pending = [str(c) for c in t.cols["campaign_id"][pending]]
+        self._show_pending(pending)
+        sel = started & t.settled
+        if not sel.any():
+            self._clear(f"Every campaign of this period ({self.period.describe()}) is still in progress, so none is "
+                        "judged yet: see “In progress” below.", "info", keep_pending=True)
+            return
         cols = {k: v[sel] for k, v in t.cols.items()}
         rates = t.rates
         delivered = np.asarray(rates.delivered_count)[sel]
@@ -91,6 +111,7 @@ class OverviewPage(Dashboard):
         bounces = totals["bounced_hard"] + totals["bounced_soft"]
         self.kpis = {
             "campaigns": int(sel.sum()),
+            "in_progress": int(pending.sum()),
             "sent": totals["sent"],
             "open_rate_mean": open_s.mean, "open_rate_median": open_s.median,
             "click_rate_mean": click_s.mean, "click_rate_median": click_s.median,
@@ -99,7 +120,8 @@ class OverviewPage(Dashboard):
         }
         k = self.kpis
         self.cards.value = kpi_cards([
-            ("Campaigns", format_count(k["campaigns"]), self.period.describe()),
+            ("Campaigns", format_count(k["campaigns"]), self.period.describe() + (
+                f" · {format_count(k['in_progress'])} more in progress" if k["in_progress"] else "")),
             ("Emails sent", format_count(k["sent"]), f"{format_count(int(delivered.sum()))} delivered"),
             ("Open rate", format_rate(k["open_rate_mean"]), f"average · median {format_rate(k['open_rate_median'])}"),
             ("Click rate", format_rate(k["click_rate_mean"]), f"average · median {format_rate(k['click_rate_median'])}"),
@@ -123,9 +145,15 @@ class OverviewPage(Dashboard):
         eligible = ~np.asarray(metrics.is_small(choice.weights(t)[sel]), dtype=bool)
         ranking = metrics.top_bottom(values, k=5, eligible=eligible)
         idx = np.flatnonzero(sel)
-        self.best = [str(t.cols["campaign_id"][idx[i]]) for i in ranking.top]
-        self.worst = [str(t.cols["campaign_id"][idx[i]]) for i in ranking.bottom]
-        self.rankings.value = self._rank_html(ranking.top, ranking.bottom, idx, values, choice.label)
+        if ranking.overlaps:  # best and worst would share campaigns: one ranked list
+            self.best, self.worst = [], []
+            self.ranked = [str(t.cols["campaign_id"][idx[i]]) for i in ranking.ranked]
+            self.rankings.value = self._ranked_html(ranking.ranked, idx, values, choice.label)
+        else:
+            self.ranked = []
+            self.best = [str(t.cols["campaign_id"][idx[i]]) for i in ranking.top]
+            self.worst = [str(t.cols["campaign_id"][idx[i]]) for i in ranking.bottom]
+            self.rankings.value = self._rank_html(ranking.top, ranking.bottom, idx, values, choice.label)
         # flags
         per_campaign = t.flag_messages()
         flagged = [i for i in np.flatnonzero(t.flags.any & sel)]
@@ -143,29 +171,63 @@ class OverviewPage(Dashboard):
                              f"{metrics.SMALL_DENOMINATOR} recipients for this rate, so none is ranked.")
 
     def _rank_html(self, top: np.ndarray, bottom: np.ndarray, idx: np.ndarray, values: np.ndarray, label: str) -> str:
-        t = self.table
-
-        def rows(order: np.ndarray) -> str:
-            if not len(order):
-                return '<tr><td colspan="3" class="octo-empty">No campaign with enough recipients.</td></tr>'
-            out = []
-            for i in order:
-                j = idx[i]
-                cid = esc(t.cols["campaign_id"][j])
-                out.append(f'<tr><td><a href="campaign.ipynb?id={cid}">{esc(t.cols["name"][j])}</a></td>'
-                           f'<td>{esc(fmt_time(t.cols["sent_at"][j], self.data.tz, with_time=False))}</td>'
-                           f'<td class="num">{esc(format_rate(values[i]))}</td></tr>')
-            return "".join(out)
-
+        rows = self._rank_rows(idx, values)
         head = f'<tr><th>Campaign</th><th>Sent</th><th class="num">{esc(label)}</th></tr>'
         return ('<div style="display:flex;gap:20px;flex-wrap:wrap">'
                 f'<div style="flex:1 1 420px"><b>Best 5</b><table class="octo-table" data-rank="best">{head}{rows(top)}</table></div>'
                 f'<div style="flex:1 1 420px"><b>Worst 5</b><table class="octo-table" data-rank="worst">{head}{rows(bottom)}</table></div>'
                 '</div>')
 
-    def _clear(self, text: str, kind: str) -> None:
+    def _ranked_html(self, order: np.ndarray, idx: np.ndarray, values: np.ndarray, label: str) -> str:
+        rows = self._rank_rows(idx, values)
+        head = f'<tr><th class="num">#</th><th>Campaign</th><th>Sent</th><th class="num">{esc(label)}</th></tr>'
+        return (f'<div><b>All {len(order)} ranked campaigns, best first</b> '
+                '<span class="octo-muted">(ten or fewer: a best 5 and a worst 5 would overlap)</span>'
+                f'<table class="octo-table" data-rank="ranked">{head}{rows(order, numbered=True)}</table></div>')
+
+    def _rank_rows(self, idx: np.ndarray, values: np.ndarray) -> Callable[..., str]:
+        """A function drawing the table rows of ``order`` (positions in ``idx``)."""
+        t = self.table
+
+        def rows(order: np.ndarray, numbered: bool = False) -> str:
+            if not len(order):
+                return '<tr><td colspan="3" class="octo-empty">No campaign with enough recipients.</td></tr>'
+            out = []
+            for n, i in enumerate(order, start=1):
+                j = idx[i]
+                cid = esc(t.cols["campaign_id"][j])
+                out.append('<tr>' + (f'<td class="num">{n}</td>' if numbered else '')
+                           + f'<td><a href="campaign.ipynb?id={cid}">{esc(t.cols["name"][j])}</a></td>'
+                           f'<td>{esc(fmt_time(t.cols["sent_at"][j], self.data.tz, with_time=False))}</td>'
+                           f'<td class="num">{esc(format_rate(values[i]))}</td></tr>')
+            return "".join(out)
+
+        return rows
+
+    def _show_pending(self, pending: np.ndarray) -> None:
+        """The period's in-progress campaigns, apart and marked, with how old they are."""
+        t = self.table
+        if not pending.any():
+            self.pending_box.value = ('<div class="octo-muted">No campaign of this period is in progress: every one '
+                                      'is judged above.</div>')
+            return
+        age = metrics.hours_since(t.cols["sent_at"], self.data.as_of())
+        items = []
+        for i in np.flatnonzero(pending):
+            when = "still sending" if str(t.cols["status"][i]) == "sending" else f"sent {age[i]:.0f} h ago"
+            items.append(f'<li><a href="campaign.ipynb?id={esc(t.cols["campaign_id"][i])}">{esc(t.cols["name"][i])}</a>'
+                         f' <span class="octo-muted">({metrics.IN_PROGRESS}: {esc(when)})</span></li>')
+        self.pending_box.value = (
+            f'<div class="octo-muted">Still sending or sent less than {self.data.settled_hours:g} hours before the '
+            'data was synced: their opens and clicks are still coming in, so they are left out of the cards, trend, '
+            f'rankings and flags above.</div><ul data-list="in-progress">{"".join(items)}</ul>')
+
+    def _clear(self, text: str, kind: str, keep_pending: bool = False) -> None:
         self.say(kind, text)
-        self.kpis, self.best, self.worst, self.flags = {}, [], [], []
+        self.kpis, self.best, self.worst, self.ranked, self.flags = {}, [], [], [], []
+        if not keep_pending:
+            self.pending = []
+            self.pending_box.value = ""
         self.cards.value = ""
         self.trend.show(charts.empty_figure("Trend", "No data for this selection"))
         self.rankings.value = ""

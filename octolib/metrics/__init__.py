@@ -19,7 +19,7 @@ Modules, one idea each: ``ratios`` (safe division, small numbers), ``display``,
 table printed in the README and PDFs), ``rates`` (per campaign), ``aggregate`` (across a
 selection), ``grouping``, ``timezones``, ``timeseries`` (by send date), ``curves`` (after
 sending), ``engagement`` (heatmap, time to open, recency), ``lists`` (growth, counts),
-``cohorts``, ``links``, ``compare`` (baselines), ``flags``.
+``cohorts``, ``links``, ``compare`` (baselines), ``flags``, ``maturity`` (settled or in progress).
 """
 
 from octolib.metrics.aggregate import (
@@ -65,6 +65,7 @@ from octolib.metrics.lists import (
     list_growth,
     membership_times,
 )
+from octolib.metrics.maturity import DEFAULT_SETTLED_HOURS, IN_PROGRESS, hours_since, in_progress, settled
 from octolib.metrics.rates import (
     RATE_NAMES,
     CampaignRates,
@@ -114,4 +115,6 @@ __all__ = [
     # comparisons and flags
     "TrailingHistory", "trailing_history", "Comparison", "compare_campaigns",
     "FlagThresholds", "CampaignFlags", "campaign_flags",
+    # maturity: settled or in progress
+    "DEFAULT_SETTLED_HOURS", "IN_PROGRESS", "settled", "in_progress", "hours_since",
 ]

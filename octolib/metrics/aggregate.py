@@ -121,21 +121,35 @@ def summarize(rates: ArrayLike, weights: ArrayLike | None = None,
 
 @dataclass(frozen=True)
 class Ranking:
-    """Indices of the best and worst items, best first / worst first."""
+    """Indices of the best and worst items, best first / worst first.
+
+    ``ranked`` is every eligible item, best first. When there are ``2 k`` or fewer of them
+    the top and bottom lists would share items (or be one list reversed), so a page shows
+    ``ranked`` as one list instead (:attr:`overlaps`).
+    """
 
     top: np.ndarray
     bottom: np.ndarray
+    ranked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+
+    @property
+    def overlaps(self) -> bool:
+        """True when best and worst cannot be told apart: show :attr:`ranked` as one list."""
+        return len(self.ranked) <= len(self.top) + len(self.bottom) and len(self.ranked) > 0
 
 
 def top_bottom(values: ArrayLike, k: int = 5, eligible: ArrayLike | None = None) -> Ranking:
     """The ``k`` highest and ``k`` lowest values' indices, NaN and ineligible items left out.
 
     Pass ``eligible=~is_small(delivered)`` so a 3-recipient campaign cannot top the table.
-    Ties keep input order. With fewer than ``2 k`` eligible items the lists overlap.
+    Ties keep input order. With ``2 k`` or fewer eligible items the lists overlap (or are one
+    list reversed): then ``overlaps`` is True and ``ranked`` is the one list to show.
 
     >>> r = top_bottom([0.2, float("nan"), 0.5, 0.1, 0.5], k=2)
-    >>> r.top.tolist(), r.bottom.tolist()
-    ([2, 4], [3, 0])
+    >>> r.top.tolist(), r.bottom.tolist(), r.overlaps, r.ranked.tolist()
+    ([2, 4], [3, 0], True, [2, 4, 0, 3])
+    >>> top_bottom(list(range(11)), k=5).overlaps
+    False
     """
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     ok = ~np.isnan(v)
@@ -147,7 +161,7 @@ def top_bottom(values: ArrayLike, k: int = 5, eligible: ArrayLike | None = None)
         return Ranking(empty, empty)
     asc = idx[np.argsort(v[idx], kind="stable")]
     desc = idx[np.lexsort((idx, -v[idx]))]  # highest first, ties by position
-    return Ranking(desc[:k], asc[:k])
+    return Ranking(desc[:k], asc[:k], desc)
 
 
 @dataclass(frozen=True)

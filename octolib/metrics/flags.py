@@ -9,6 +9,10 @@ Small numbers are not flagged: below ``min_denominator`` recipients one bounce i
 a few percent, so such campaigns are skipped (set it to 0 to flag everything). The spread
 used for the open-rate rule is at least ``open_drop_min_spread``, so a list whose history
 is perfectly flat is not flagged for a 0.1-point dip.
+
+Campaigns still in progress (``octolib.metrics.maturity``) are passed as not ``eligible``:
+they are neither flagged nor part of any list's baseline, because their opens are still
+coming in (a 15-hour-old send is not an "open drop").
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ class CampaignFlags:
 
 
 def campaign_flags(rates: CampaignRates, list_id: ArrayLike, sent_at: ArrayLike,
-                   thresholds: FlagThresholds | None = None) -> CampaignFlags:
+                   thresholds: FlagThresholds | None = None, eligible: ArrayLike | None = None) -> CampaignFlags:
     """Flag high bounces, high complaints and open-rate drops (see module doc).
 
     >>> from octolib.metrics.rates import campaign_rates
@@ -90,12 +94,16 @@ def campaign_flags(rates: CampaignRates, list_id: ArrayLike, sent_at: ArrayLike,
     ([True, False, False], [False, True, False], [True, True, False])
     >>> f.messages(["May", "June", "Tiny"])[0]
     'May: bounce rate 3.0% is above 2.0%'
+    >>> t = np.array(["2024-01-01", "2024-01-02", "2024-01-03"], "datetime64[s]")
+    >>> campaign_flags(r, ["a"] * 3, t, eligible=[False, True, True]).any.tolist()  # May in progress
+    [False, True, False]
     """
     t = thresholds or FlagThresholds()
     sent = np.asarray(rates.sent_count, dtype=np.float64)
     delivered = np.asarray(rates.delivered_count, dtype=np.float64)
-    big_sent = sent >= t.min_denominator
-    big_delivered = delivered >= t.min_denominator
+    ok = np.ones(sent.shape, dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool).reshape(-1)
+    big_sent = (sent >= t.min_denominator) & ok
+    big_delivered = (delivered >= t.min_denominator) & ok
     bounce = rates.bounce_rate
     complaints = rates.complaint_rate
     high_bounce = big_sent & ~np.isnan(bounce) & (np.nan_to_num(bounce) > t.bounce_rate)

@@ -27,6 +27,14 @@ The document (and one entry of ``partners.yml``)::
     }
 
 The note carries over: importing a YAML entry without ``note`` keeps the stored note.
+
+**Scope: a partner's lists.** A partner's lists are exactly the ones its definition names in
+``campaigns.list_ids`` (:func:`partner_lists`), nothing else: a campaign of the partner that
+also went to another list does not make that list the partner's, because the other list may
+be another partner's. A rule-only partner (``ids``/``name_pattern``/``subject_pattern`` and
+no ``list_ids``) has no lists: its reports show its campaigns and leave out list figures
+(growth, engagement of the lists), and say to add ``list_ids`` to report on lists. A report
+names no list outside :func:`partner_lists` (a campaign's other lists are counted, never named).
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ __all__ = [
     "validate_partner",
     "campaign_query",
     "campaign_matches",
+    "partner_lists",
     "save_partner",
     "get_partner",
     "list_partners",
@@ -317,6 +326,21 @@ def campaign_query(partner: Partner) -> dict[str, Any]:
     if rules.list_ids:
         ors.append({"list_ids": {"$in": list(rules.list_ids)}})
     return {"$or": ors}
+
+
+def partner_lists(partner: Partner) -> tuple[str, ...]:
+    """The partner's lists: exactly its ``campaigns.list_ids`` (see "Scope" in the module doc).
+
+    Never widened from the campaigns: a campaign sent to the partner's list and to another
+    partner's list leaves the other list out. A rule-only partner has none.
+
+    >>> p = validate_partner({"slug": "a", "name": "A", "campaigns": {"list_ids": ["l1"], "name_pattern": "^A"}})
+    >>> partner_lists(p)
+    ('l1',)
+    >>> partner_lists(validate_partner({"slug": "b", "name": "B", "campaigns": {"subject_pattern": "b"}}))
+    ()
+    """
+    return tuple(partner.campaigns.list_ids)
 
 
 def campaign_matches(partner: Partner, campaign: Mapping[str, Any]) -> bool:

@@ -79,6 +79,15 @@ def _strings(values: Iterable[Any]) -> np.ndarray:
     return arr
 
 
+def _string_tuples(values: Iterable[Any]) -> np.ndarray:
+    """One tuple of strings per value (a list field such as ``list_ids``), in an object array."""
+    out = [tuple(str(x) for x in v) if isinstance(v, (list, tuple)) else () for v in values]
+    arr = np.empty(len(out), dtype=object)
+    for i, v in enumerate(out):  # element-wise: equal-length tuples must not become a 2-D array
+        arr[i] = v
+    return arr
+
+
 def _ints(values: Iterable[Any]) -> np.ndarray:
     return np.fromiter((int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0 for v in values),
                        dtype=np.int64)
@@ -141,7 +150,7 @@ def campaign_arrays(store: Store, query: dict[str, Any] | None = None) -> dict[s
     """One row per campaign matching ``query`` (a MongoDB filter on ``campaigns``).
 
     Keys: ``campaign_id``, ``name``, ``subject``, ``status``, ``list_id`` (the first of
-    ``list_ids``), ``created_at``, ``sent_at`` and every count of :data:`METRIC_KEYS` (from
+    ``list_ids``), ``list_ids`` (every list it was sent to, a tuple per row), ``created_at``, ``sent_at`` and every count of :data:`METRIC_KEYS` (from
     ``current_metrics``; 0 for campaigns without a report, such as drafts). Sorted by
     ``sent_at`` (unsent last), then ``campaign_id``.
     """
@@ -151,6 +160,7 @@ def campaign_arrays(store: Store, query: dict[str, Any] | None = None) -> dict[s
         "subject": ("subject", _strings),
         "status": ("status", _strings),
         "list_id": ("list_ids", lambda vs: _strings((v[0] if isinstance(v, list) and v else None) for v in vs)),
+        "list_ids": ("list_ids", _string_tuples),
         "created_at": ("created_at", _times),
         "sent_at": ("sent_at", _times),
     }

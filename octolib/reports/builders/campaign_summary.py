@@ -10,7 +10,12 @@ Definitions used here:
   ``octolib.metrics`` applied to the sums (a 10-recipient test send weighs 10, not 1);
 - "account median" is the median of the per-campaign rate over every campaign of the
   account sent in the same period (the partner's included);
-- "best campaign" is the highest open rate among campaigns with at least 50 delivered.
+- "best campaign" is the highest open rate among campaigns with at least 50 delivered;
+- campaigns still in progress (``octolib.metrics.maturity``: sending, or younger than
+  ``OCTO_SETTLED_HOURS`` at the data's as-of time) are listed and marked but left out of
+  KPIs, medians, the ranking, flags and trends, in this period and the previous one;
+- the "Lists" column names only the partner's own lists (``partner_lists``) and counts
+  the others, so no other partner's list is named.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from octolib.metrics.rates import campaign_rates_from
 from octolib.metrics.timeseries import rate_over_time
 from octolib.reports import narrative
 from octolib.reports.builders.common import (
+    IN_PROGRESS,
     MISSING,
     SMALL,
     SMALL_NOTE,
@@ -39,11 +45,15 @@ from octolib.reports.builders.common import (
     definitions_for,
     delta_cell,
     in_period,
+    in_progress_note,
+    lists_cell,
     local_day,
     rate_cell,
+    settled_rows,
+    take,
 )
 from octolib.reports.document import ReportDocument, Section, Table
-from octolib.reports.partners import campaign_query
+from octolib.reports.partners import campaign_query, partner_lists
 from octolib.store import campaign_arrays, link_rows
 
 if TYPE_CHECKING:
@@ -64,19 +74,29 @@ def build(ctx: ReportContext) -> ReportDocument:
     partner, period, previous, tz = ctx.partner, ctx.period, ctx.previous, ctx.tz
     info = ctx.template
     mine_all = campaign_arrays(ctx.store, campaign_query(partner))
-    now = CampaignSet(in_period(mine_all, period))
-    before = CampaignSet(in_period(mine_all, previous))
+    now_all = in_period(mine_all, period)
+    ripe = settled_rows(ctx, now_all)
+    now = CampaignSet(take(now_all, ripe))
+    pending = CampaignSet(take(now_all, ~ripe))
+    before_all = in_period(mine_all, previous)
+    before = CampaignSet(take(before_all, settled_rows(ctx, before_all)))
     definitions = definitions_for(["delivered_count", *KPI_RATES])
     doc = ReportDocument(
         template=info.name, title=info.title, partner_slug=partner.slug, partner_name=partner.name,
         period=period, provenance=ctx.provenance(definitions), brand_colour=partner.brand_colour,
         logo_path=partner.logo, note=partner.note,
     )
-    if len(now) == 0:
+    pending_note = in_progress_note(ctx, len(pending))
+    if len(now) == 0 and len(pending) == 0:
         doc.empty_message = _empty_message(partner.name, period, mine_all, tz)
         return doc
+    if len(now) == 0:
+        doc.empty_message = (f"{partner.name}'s campaigns in {period.label()} are all still in progress, so there is "
+                             f"nothing settled to report yet. {pending_note}")
+        return doc
 
-    account = CampaignSet(in_period(campaign_arrays(ctx.store), period))
+    account_all = in_period(campaign_arrays(ctx.store), period)
+    account = CampaignSet(take(account_all, settled_rows(ctx, account_all)))
     t_now, t_before = now.totals(), before.totals()
     pooled_now, pooled_before = campaign_rates_from(t_now), campaign_rates_from(t_before)
     per_campaign = campaign_rates_from(now.arrays)
@@ -108,30 +128,41 @@ def build(ctx: ReportContext) -> ReportDocument:
                         f"{previous.label()} ({previous.start} to {previous.end}).", SMALL_NOTE,
                         "Change: the difference of the two printed rates in percentage points (pp); — when either "
                         "side is missing or rests on too few emails. "
-                        "Account median: the median per-campaign rate of every campaign of the account sent in "
-                        "this period."],
+                        "Account median: the median per-campaign rate of every settled campaign of the account sent "
+                        "in this period."] + ([pending_note] if pending_note else []),
                  col_widths=(2.2, 1.4, 1.6, 1.0, 1.8))
     doc.kpis = kpis
 
     # -- per campaign ----------------------------------------------------------------------
     names = [str(x) for x in now.arrays["name"]]
     days = local_day(now.arrays["sent_at"], tz)
+    own_lists = partner_lists(partner)
+    list_names = {str(d["emailoctopus_id"]): str(d.get("name") or d["emailoctopus_id"]) for d in ctx.store.lists.find(
+        {"emailoctopus_id": {"$in": list(own_lists)}}, {"_id": 0, "emailoctopus_id": 1, "name": 1})}
     rows = []
     for i in range(len(now)):
         d = int(per_campaign.delivered_count[i])
         openers = int(per_campaign.denominator("click_to_open_rate")[i])
         rows.append([
-            names[i], days[i], count_cell(d),
+            names[i], lists_cell(now.arrays["list_ids"][i], list_names, own_lists), days[i], count_cell(d),
             rate_cell(per_campaign.open_rate[i], d), rate_cell(per_campaign.click_rate[i], d),
             rate_cell(per_campaign.click_to_open_rate[i], openers),
             rate_cell(per_campaign.bounce_rate[i], int(now.arrays["sent"][i])),
             rate_cell(per_campaign.unsubscribe_rate[i], d),
         ])
+    pending_days = local_day(pending.arrays["sent_at"], tz)
+    for i in range(len(pending)):  # shown apart, after the settled ones, without rates to judge
+        rows.append([f"{pending.arrays['name'][i]} ({IN_PROGRESS})",
+                     lists_cell(pending.arrays["list_ids"][i], list_names, own_lists), pending_days[i],
+                     IN_PROGRESS, MISSING, MISSING, MISSING, MISSING, MISSING])
     campaigns_table = Table(
         "campaigns", "Campaigns in the period",
-        ["Campaign", "Sent on", "Delivered", "Open rate", "Click rate", "Click-to-open", "Bounce rate",
+        ["Campaign", "Lists", "Sent on", "Delivered", "Open rate", "Click rate", "Click-to-open", "Bounce rate",
          "Unsub. rate"],
-        rows, numeric=(2, 3, 4, 5, 6, 7), notes=[SMALL_NOTE], col_widths=(2.6, 1.5, 1.4, 1.3, 1.3, 1.35, 1.3, 1.4),
+        rows, numeric=(3, 4, 5, 6, 7, 8), notes=[SMALL_NOTE, "Lists: the partner's lists by name; other lists the "
+                                                 "campaign also went to are only counted."]
+        + ([pending_note] if pending_note else []),
+        col_widths=(2.4, 1.6, 1.3, 1.2, 1.2, 1.2, 1.25, 1.2, 1.25),
     )
 
     # -- best campaign and flags -----------------------------------------------------------
@@ -144,6 +175,7 @@ def build(ctx: ReportContext) -> ReportDocument:
     # median" has a baseline; only the period's campaigns are reported.
     thresholds = FlagThresholds()
     history = _sent(mine_all)
+    history = take(history, settled_rows(ctx, history))  # an unfinished send is no baseline and no flag
     hist_flags = campaign_flags(campaign_rates_from(history), history["list_id"], history["sent_at"], thresholds)
     in_now = np.isin(history["campaign_id"], now.arrays["campaign_id"])
     hist_names = [str(x) for x in history["name"]]
@@ -213,7 +245,11 @@ def build(ctx: ReportContext) -> ReportDocument:
 
     campaign_blocks: list[Any] = [campaigns_table]
     if best_rows:
-        campaign_blocks.append(Table("best", "Best campaigns by open rate",
+        whole = len(ranking.ranked) <= len(ranking.top)  # the "best" would be every ranked campaign: say so
+        title = (f"Best {len(ranking.top)} campaigns by open rate" if not whole else
+                 "The only ranked campaign by open rate" if len(ranking.ranked) == 1 else
+                 f"All {len(ranking.ranked)} ranked campaigns by open rate")
+        campaign_blocks.append(Table("best", title,
                                      ["Campaign", "Open rate", "Click rate", "Delivered"], best_rows,
                                      numeric=(1, 2, 3),
                                      notes=[f"Only campaigns with at least {SMALL} delivered emails are ranked."]))

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from octolib.metrics.definitions import METRIC_DEFINITIONS
+from octolib.metrics.maturity import IN_PROGRESS, settled
 from octolib.metrics.display import MISSING, format_count, format_delta, format_rate
 from octolib.metrics.rate_specs import COUNT_NAMES
 from octolib.metrics.ratios import SMALL_DENOMINATOR, is_small
@@ -23,13 +25,14 @@ from octolib.metrics.timezones import to_local
 from octolib.reports.period import Period
 from octolib.store import campaign_arrays
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the context module imports the builders lazily; types only here
+    from octolib.reports.kit import ReportContext
     from octolib.store import Store
 
 __all__ = [
     "SMALL", "SMALL_MARK", "SMALL_NOTE", "MISSING", "rate_cell", "count_cell", "delta_cell",
     "CampaignSet", "partner_campaigns", "account_campaigns", "in_period", "definitions_for",
-    "local_day", "take",
+    "local_day", "take", "as_of", "settled_rows", "in_progress_note", "lists_cell", "IN_PROGRESS",
 ]
 
 SMALL = SMALL_DENOMINATOR
@@ -134,3 +137,52 @@ def definitions_for(names: Sequence[str]) -> list[tuple[str, str, str]]:
     """``(label, formula, meaning)`` rows of ``METRIC_DEFINITIONS`` for the named metrics."""
     by_name = {d.name: d for d in METRIC_DEFINITIONS}
     return [(by_name[n].label, by_name[n].formula, by_name[n].meaning) for n in names if n in by_name]
+
+
+# -- in progress and list names ------------------------------------------------------------
+
+def as_of(ctx: ReportContext) -> datetime:
+    """The report's "now": the data's as-of time (the last sync), else the end of its period.
+
+    Every maturity decision in a report uses this one moment, so the same data gives the
+    same report whenever it is built.
+    """
+    if ctx.data_as_of is not None:
+        return ctx.data_as_of
+    return ctx.period.bounds_utc()[1].astimezone(timezone.utc)
+
+
+def settled_rows(ctx: ReportContext, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Mask of campaigns settled at :func:`as_of` (``octolib.metrics.maturity.settled``,
+    with the ``OCTO_SETTLED_HOURS`` of the report's settings)."""
+    return settled(arrays["status"], arrays["sent_at"], as_of(ctx), ctx.settings.settled_hours)
+
+
+def in_progress_note(ctx: ReportContext, n: int) -> str:
+    """The sentence that says what happened to ``n`` in-progress campaigns ("" when none)."""
+    if n <= 0:
+        return ""
+    hours = ctx.settings.settled_hours
+    word = "campaign is" if n == 1 else "campaigns are"
+    return (f"{n} {word} {IN_PROGRESS} (still sending, or sent less than {hours:g} hours before the data's as-of "
+            f"time, {as_of(ctx):%Y-%m-%d %H:%M} UTC): listed and marked, but left out of the key figures, "
+            "medians, rankings, flags and trends until their numbers settle.")
+
+
+def lists_cell(list_ids: Sequence[str], names: Mapping[str, str], mine: Sequence[str] | set[str]) -> str:
+    """The lists a campaign went to, as a partner may read them: the partner's own lists by
+    name, every other list only counted (another partner's list is never named).
+
+    >>> lists_cell(["a", "b", "c"], {"a": "Customers", "b": "Events", "c": "Volunteers"}, {"a"})
+    'Customers + 2 other lists'
+    >>> lists_cell(["b"], {"b": "Events"}, set()), lists_cell([], {}, set())
+    ('1 other list', '—')
+    """
+    own = [str(names.get(i, i)) for i in list_ids if i in mine]
+    others = sum(1 for i in list_ids if i not in mine)
+    if not own and not others:
+        return MISSING
+    text = ", ".join(own)
+    if others:
+        text += (" + " if own else "") + f"{others} other list{'s' if others != 1 else ''}"
+    return text

@@ -4,6 +4,11 @@ Weekday x hour heatmap of opens (in the settings timezone), the time-to-open cur
 each recipient's first open of each campaign), engagement recency of the partner's lists
 and signup cohorts against later engagement with the partner's campaigns. Computed
 through ``octolib.metrics`` only.
+
+The partner's lists are the ones its definition names (:func:`octolib.reports.partners.partner_lists`),
+so "the subscribers of the partner's lists" never counts another partner's list; a rule-only
+partner gets no list sections. Campaigns still in progress (``octolib.metrics.maturity``)
+are left out: their opens are still coming, so their delays and hours would be cut short.
 """
 
 from __future__ import annotations
@@ -32,11 +37,14 @@ from octolib.reports.builders.common import (
     SMALL_NOTE,
     count_cell,
     definitions_for,
+    in_progress_note,
     in_period,
     rate_cell,
+    settled_rows,
+    take,
 )
 from octolib.reports.builders.list_performance import partner_list_ids
-from octolib.reports.document import ReportDocument, Section, Table
+from octolib.reports.document import Paragraph, ReportDocument, Section, Table
 from octolib.reports.partners import campaign_query
 from octolib.store import campaign_arrays, contact_arrays, event_arrays
 
@@ -62,7 +70,14 @@ def build(ctx: ReportContext) -> ReportDocument:
     )
     mine = campaign_arrays(ctx.store, campaign_query(partner))
     now = in_period(mine, period)
+    ripe = settled_rows(ctx, now)
+    pending_note = in_progress_note(ctx, int((~ripe).sum()))
+    now = take(now, ripe)
     ids = [str(c) for c in now["campaign_id"]]
+    if not ids and pending_note:
+        doc.empty_message = (f"{partner.name}'s campaigns in {period.label()} are all still in progress, so there is "
+                             f"no settled engagement to analyse yet. {pending_note}")
+        return doc
     if not ids:
         doc.empty_message = (f"{partner.name} had no campaign sent in {period.label()} ({period.start.isoformat()} "
                              f"to {period.end.isoformat()}), so there is no engagement to analyse for this period.")
@@ -116,7 +131,7 @@ def build(ctx: ReportContext) -> ReportDocument:
     ttopen_fig = time_to_open_figure(dist, "Time from sending to first open")
 
     # -- recency of the partner's lists ----------------------------------------------------------
-    list_ids = partner_list_ids(partner, mine, ctx.store)
+    list_ids = partner_list_ids(partner, ctx.store)
     contacts = contact_arrays(ctx.store, list_ids) if list_ids else None
     as_of = ctx.data_as_of or datetime.combine(period.end, datetime.min.time(), timezone.utc)
     as_of64 = np.datetime64(as_of.astimezone(timezone.utc).replace(tzinfo=None), "s")
@@ -182,7 +197,8 @@ def build(ctx: ReportContext) -> ReportDocument:
         ["Subscribers engaged in the last 90 days", rate_cell(engaged90, recency_n) if recency_rows else MISSING],
     ]
     doc.kpis = Table("kpis", "Key figures", ["Metric", period.label()], kpi_rows, numeric=(1,),
-                     notes=["Opens and clicks are first events per recipient and campaign."],
+                     notes=["Opens and clicks are first events per recipient and campaign."]
+                     + ([pending_note] if pending_note else []),
                      col_widths=(3.0, 1.6))
     sentences = [f"{partner.name}'s {len(ids)} campaign{'s' if len(ids) != 1 else ''} in {period.label()} "
                  f"drew {n_open:,} opening and {n_click:,} clicking recipients."]
@@ -203,6 +219,11 @@ def build(ctx: ReportContext) -> ReportDocument:
                                          within_table]),
         *sections_extra,
     ]
+    if not list_ids:
+        doc.sections.append(Section("The partner's lists", [Paragraph(
+            f"No list belongs to {partner.name}: a partner's lists are the ones its definition names in list_ids, "
+            "and it names none that the synced data holds, so list recency and signup cohorts are left out. Add "
+            "list_ids to the partner in partners.yml to see them.", "small")]))
     return doc
 
 

@@ -1,8 +1,10 @@
 """``list_performance``: the partner's lists.
 
 Growth, net change per month, churn, engagement per list and the field configuration.
-The partner's lists are its ``campaigns.list_ids`` rule plus every list one of its
-campaigns was sent to. Computed through ``octolib.metrics`` only.
+The partner's lists are exactly the ones its definition names (``campaigns.list_ids``, see
+:func:`octolib.reports.partners.partner_lists`): a campaign that also went to another list
+never brings that list in, so no other partner's list is shown. A rule-only partner has no
+lists and gets a report that says so. Computed through ``octolib.metrics`` only.
 
 Definitions used here (``octolib.metrics.lists``): a contact joined at its creation unless
 still pending, and left at its last update if unsubscribed (the API has no unsubscribe
@@ -20,7 +22,7 @@ import numpy as np
 
 from octolib.charts.campaigns import comparison_figure
 from octolib.charts.time import list_growth_figure
-from octolib.metrics.aggregate import grouped_rates
+from octolib.metrics.aggregate import pooled_rate
 from octolib.metrics.display import MISSING, format_rate
 from octolib.metrics.engagement import last_engaged_at
 from octolib.metrics.lists import Growth, list_counts, list_engagement, list_growth, membership_times
@@ -33,14 +35,15 @@ from octolib.reports.builders.common import (
     definitions_for,
     in_period,
     rate_cell,
+    settled_rows,
+    take,
 )
 from octolib.reports.document import Paragraph, ReportDocument, Section, Table
-from octolib.reports.partners import campaign_query
+from octolib.reports.partners import Partner, campaign_query, partner_lists
 from octolib.store import campaign_arrays, contact_arrays
 
 if TYPE_CHECKING:
     from octolib.reports.kit import ReportContext
-    from octolib.reports.partners import Partner
     from octolib.store import Store
 
 __all__ = ["build", "partner_list_ids", "period_flow"]
@@ -48,14 +51,19 @@ __all__ = ["build", "partner_list_ids", "period_flow"]
 WINDOWS = (30, 90, 180)
 
 
-def partner_list_ids(partner: Partner, campaigns: dict[str, np.ndarray], store: Store) -> list[str]:
-    """The partner's lists: its explicit ``list_ids`` plus every list its campaigns went to."""
-    ids = set(partner.campaigns.list_ids)
-    if len(campaigns["campaign_id"]):
-        for doc in store.campaigns.find({"emailoctopus_id": {"$in": [str(c) for c in campaigns["campaign_id"]]}},
-                                        {"_id": 0, "list_ids": 1}):
-            ids.update(str(x) for x in doc.get("list_ids") or [])
-    return sorted(ids)
+def partner_list_ids(partner: Partner, store: Store) -> list[str]:
+    """The partner's lists that the store knows, in the definition's order.
+
+    Exactly :func:`~octolib.reports.partners.partner_lists` (never widened from the
+    campaigns: a campaign sent to the partner's list and another partner's list leaves the
+    other list out); ids the store does not hold are dropped.
+    """
+    wanted = list(partner_lists(partner))
+    if not wanted:
+        return []
+    known = {str(d["emailoctopus_id"]) for d in store.lists.find({"emailoctopus_id": {"$in": wanted}},
+                                                                   {"_id": 0, "emailoctopus_id": 1})}
+    return [i for i in wanted if i in known]
 
 
 def period_flow(growth: Growth, period: Any) -> dict[str, float]:
@@ -94,15 +102,15 @@ def build(ctx: ReportContext) -> ReportDocument:
         logo_path=partner.logo, note=partner.note,
     )
     mine = campaign_arrays(ctx.store, campaign_query(partner))
-    list_ids = partner_list_ids(partner, mine, ctx.store)
+    list_ids = partner_list_ids(partner, ctx.store)
     list_docs = {d["emailoctopus_id"]: d for d in ctx.store.lists.find(
         {"emailoctopus_id": {"$in": list_ids}}, {"_id": 0, "emailoctopus_id": 1, "name": 1, "fields": 1,
                                                  "double_opt_in": 1, "counts": 1})}
     list_ids = [i for i in list_ids if i in list_docs]
     if not list_ids:
-        doc.empty_message = (f"No list belongs to {partner.name}: none of its campaigns was sent to a list we "
-                             "know, and its campaign rules name no list_ids. Add list_ids to the partner in "
-                             "partners.yml to report on its lists.")
+        doc.empty_message = (f"No list belongs to {partner.name}: a partner's lists are the ones its definition "
+                             "names in list_ids, and it names none that the synced data holds. Add list_ids to "
+                             "the partner in partners.yml to report on its lists.")
         return doc
     names = {i: str(list_docs[i].get("name") or i) for i in list_ids}
     contacts = contact_arrays(ctx.store, list_ids)
@@ -166,9 +174,9 @@ def build(ctx: ReportContext) -> ReportDocument:
     engaged = {w: list_engagement(contacts["list_id"], contacts["status"], last, as_of64, w) for w in WINDOWS}
     eidx = {str(k): i for i, k in enumerate(engaged[WINDOWS[0]].list_id)}
     sent_now = in_period(mine, period)
+    sent_now = take(sent_now, settled_rows(ctx, sent_now))  # in-progress campaigns have no final rate yet
     rates = campaign_rates_from(sent_now)
-    by_list = grouped_rates(sent_now["list_id"], sent_now["opened"], rates.delivered_count)
-    gidx = {str(k): i for i, k in enumerate(by_list.keys)}
+    delivered = np.asarray(rates.delivered_count)
     eng_rows = []
     for lid in list_ids:
         row = [names[lid], _count(counts.subscribed, lid)]
@@ -176,9 +184,11 @@ def build(ctx: ReportContext) -> ReportDocument:
             e = engaged[w]
             row.append(rate_cell(e.engaged_rate[eidx[lid]], int(e.subscribed_count[eidx[lid]])) if lid in eidx
                        else MISSING)
-        if lid in gidx:
-            g = gidx[lid]
-            row += [count_cell(int(by_list.count[g])), rate_cell(by_list.rate[g], int(by_list.denominator[g]))]
+        to_list = np.array([lid in ids for ids in sent_now["list_ids"]], dtype=bool)
+        if to_list.any():
+            row += [count_cell(int(to_list.sum())),
+                    rate_cell(pooled_rate(sent_now["opened"][to_list], delivered[to_list]),
+                              int(delivered[to_list].sum()))]
         else:
             row += ["0", MISSING]
         eng_rows.append(row)
@@ -187,8 +197,9 @@ def build(ctx: ReportContext) -> ReportDocument:
         ["List", "Subscribed", *[f"Engaged {w} d" for w in WINDOWS], "Campaigns in period", "Open rate in period"],
         eng_rows, numeric=(1, 2, 3, 4, 5, 6),
         notes=[f"Engaged N d: subscribed contacts with an open or a click in the N days before "
-               f"{as_of:%Y-%m-%d %H:%M} UTC (the data's as-of time). Open rate: the partner's campaigns of the "
-               "period, by the list each was sent to first.", SMALL_NOTE])
+               f"{as_of:%Y-%m-%d %H:%M} UTC (the data's as-of time). Open rate: the partner's settled campaigns of "
+               "the period sent to the list (a campaign sent to two lists counts for each), pooled over "
+               "their whole sends.", SMALL_NOTE])
     e90 = engaged[90]
     eng_fig = comparison_figure([names.get(str(k), str(k)) for k in e90.list_id], e90.engaged_rate,
                                 "Subscribers engaged in the last 90 days", value_name="Engaged (90 days)")
@@ -223,8 +234,10 @@ def build(ctx: ReportContext) -> ReportDocument:
              if lid in eidx and not np.isnan(e90.engaged_rate[eidx[lid]])]
     if valid:
         rate, lid = max(valid)
-        sentences.append(f"The most engaged list is “{names[lid]}”: {format_rate(rate)} of its subscribers "
-                         "opened or clicked in the last 90 days.")
+        lead = f"The most engaged list is “{names[lid]}”:" if len(list_ids) > 1 else f"Of “{names[lid]}”,"
+        sentences.append(f"{lead} {format_rate(rate)} of its subscribers opened or clicked in the last 90 days."
+                         if len(list_ids) > 1 else
+                         f"{lead} {format_rate(rate)} of the subscribers opened or clicked in the last 90 days.")
     doc.narrative = sentences
     doc.sections = [
         Section("Lists and growth", [overview, ctx.chart("growth", "Joined, left and subscribers per month",
