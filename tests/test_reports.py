@@ -288,10 +288,22 @@ def test_unknown_parameters_are_errors_before_any_kernel_starts(synced):
     path = DEFAULT_TEMPLATES_DIR / "campaign_summary.ipynb"
     with pytest.raises(ConfigError, match="no parameter 'colour'"):
         check_parameters(path, {"partner": "events", "colour": "red"})
-    result = run_batch(settings, [ReportRequest("events", "campaign_summary", parameters={"colour": "red"})],
-                       store=store, images=False)
-    (r,) = result.results
-    assert r.status == "failed" and "no parameter 'colour'" in r.error and r.duration_s < 5
+    before = store.reports.count_documents({})
+    with pytest.raises(ConfigError, match="no parameter 'colour'"):
+        run_batch(settings, [ReportRequest("events", "campaign_summary", parameters={"colour": "red"})],
+                  store=store, images=False)
+    assert store.reports.count_documents({}) == before  # a run that never started leaves no history
+
+
+def test_a_bad_date_fails_the_whole_batch_before_any_run_is_recorded(synced):
+    settings, store, _ = synced
+    before = store.reports.count_documents({})
+    requests = [ReportRequest("events", t, "2025-13-45", "2025-12-31") for t in TEMPLATES]
+    with pytest.raises(ConfigError) as exc:
+        run_batch(settings, requests, store=store, images=False)
+    assert "'2025-13-45'" in str(exc.value) and "YYYY-MM-DD" in str(exc.value)
+    assert "\n" not in str(exc.value)
+    assert store.reports.count_documents({}) == before
 
 
 def test_an_unknown_partner_or_template_is_refused_up_front(synced):
