@@ -81,4 +81,4 @@ def _serve(settings, port: int) -> int:  # type: ignore[no-untyped-def]
     options = ServeOptions(notebooks_dir=resolve_notebooks_dir(None, Path.cwd()), port=port)
     print(f"\n  sign in as  {name}  with password  {password}\n  (a new password is made each time `octo demo` starts)\n")
     # Not exec: this process keeps the local EmailOctopus account alive for "Sync now".
-    return serve(settings, options, exec_=False)
+    return serve(settings, options, exec_=False, sign_in=f"sign in as {name} with the password above")
