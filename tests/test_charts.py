@@ -117,7 +117,9 @@ def test_expected_traces():
     assert [tr.name for tr in f["growth"].data] == ["Joined", "Left", "Subscribers"]
     assert list(f["growth"].data[1].y) == [0, 0, -1]
     assert [tr.name for tr in f["delay"].data] == ["Opens in bin", "Cumulative share"]
-    assert any("Median" in (a.text or "") and "later than" in a.text for a in f["delay"].layout.annotations)
+    assert any("Half of all opens came within" in (a.text or "") and "later than" in a.text
+               for a in f["delay"].layout.annotations)
+    assert not any("half-life" in (a.text or "").lower() for a in f["delay"].layout.annotations)
     assert list(f["links"].data[0].y) == ["a.example/", "b.example/"]
     assert [tr.name for tr in f["curve"].data] == ["May", "June"]
     cohort = f["cohort"]

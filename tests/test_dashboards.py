@@ -321,6 +321,11 @@ def test_engagement_heatmap_counts_every_open_of_sent_campaigns(data):
     clicks = [e for e in _docs(data, "engagement_events", {"event_type": "clicked"}) if e["campaign_id"] in sent_ids]
     assert page.grid.total == len(clicks)
     assert page.heatmap.title.startswith("Clicks")
+    delay = page.time_to_open.figure  # Clicks mode: the time-to-click chart speaks of clicks
+    assert [tr.name for tr in delay.data] == ["Clicks in bin", "Cumulative share"]
+    assert delay.layout.yaxis.title.text == "Share of clicks"
+    words = delay.to_json() + page.summary.value
+    assert "opens" not in words.lower() and "Half of all clicks came within" in words
     page.period.start.value = date(2031, 1, 1)
     page.period.end.value = date(2031, 2, 1)
     assert page.last_message[0] == "info" and page.heatmap.traces == ()
