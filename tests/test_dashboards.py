@@ -237,8 +237,11 @@ def test_campaign_detail_zero_opens_unknown_id_and_url(data):
     zero = next(c for c in _sent_campaigns(data) if c["current_metrics"]["opened"] == 0 and c["current_metrics"]["sent"])
     page = build_campaign_detail(data, zero["emailoctopus_id"])
     kind, text = page.last_message
-    assert kind == "info" and "Nobody has opened this campaign" in text
+    assert kind == "info" and "No opens are recorded" in text and "yet" not in text
     assert page.contacts.rows == [] and "Nobody opened" in page.contacts.html.value
+    # no flat line on a crushed 0-1% axis: the chart says what is true instead
+    assert page.curve_chart.traces == ()
+    assert any("No opens recorded" in (a.text or "") for a in page.curve_chart.figure.layout.annotations)
 
     page.select("no-such-campaign")
     kind, text = page.last_message

@@ -211,7 +211,7 @@ class CampaignDetailPage(Dashboard):
         if str(c["status"][i]) not in SENT_STATUSES or int(c["sent"][i]) == 0:
             self.say("info", f"This campaign is {c['status'][i]}: it has no results yet.")
         elif int(c["opened"][i]) == 0:
-            self.say("info", "Nobody has opened this campaign yet, so the open and click charts are empty.")
+            self.say("info", "No opens are recorded for this campaign, so there is no open or click curve.")
         f = metrics.funnel(c["sent"][i:i + 1], np.asarray(r.delivered_count)[i:i + 1], c["opened"][i:i + 1],
                            c["clicked"][i:i + 1])
         self.funnel_chart.show(charts.funnel_figure(f, "Funnel"))
@@ -276,7 +276,8 @@ class CampaignDetailPage(Dashboard):
             if week.any():  # syncs long after the send say nothing about the first week
                 curves[f"{label} at each sync (snapshots)"] = metrics.Curve(np.asarray(snap.hours)[week],
                                                                              np.asarray(snap.value)[week])
-        self.curve_chart.show(charts.curve_figure(curves, f"{label} in the week after sending", y_title=label))
+        self.curve_chart.show(charts.curve_figure(curves, f"{label} in the week after sending", y_title=label,
+                                                  nothing=f"No {'opens' if kind == 'opened' else 'clicks'} recorded"))
 
     def _draw_links(self) -> None:
         rows = self.data.links(self.campaign_id or "")
