@@ -33,6 +33,7 @@ import traitlets
 
 from octolib import charts
 from octolib.metrics import format_count, format_rate
+from octolib.metrics.display import plural
 
 __all__ = [
     "PAGES",
@@ -488,7 +489,7 @@ class DataTable:
         self.prev_button.disabled = self.page <= 0
         self.next_button.disabled = self.page >= self.pages - 1
         self.csv.disabled = n == 0
-        self.csv.label = f"Download CSV ({format_count(n)} rows)" if n else "Download CSV"
+        self.csv.label = f"Download CSV ({plural(n, 'row')})" if n else "Download CSV"
 
     def csv_text(self) -> str:
         """The visible rows (all pages) as CSV: raw values, times in ISO 8601 UTC."""
