@@ -34,8 +34,16 @@ __all__ = [
     "overview_page", "campaigns_page", "campaign_page", "lists_page", "contacts_page", "engagement_page", "sync_page",
     "report_builder_page", "build_report_builder",
     "build_overview", "build_campaigns", "build_campaign_detail", "build_lists", "build_contacts",
-    "build_engagement", "build_sync", "open_data", "DashboardData",
+    "build_engagement", "build_sync", "open_data", "DashboardData", "NAVIGATION",
 ]
+
+#: The pages a person opens directly, in navigation order, with their titles: what the
+#: signed-in landing page lists. The campaign page (``campaign.ipynb?id=...``) is left out:
+#: it shows one campaign and is reached from the links of the other pages.
+NAVIGATION: tuple[tuple[str, str], ...] = (
+    ("overview", "Overview"), ("campaigns", "Campaigns"), ("lists", "Lists"), ("contacts", "Contacts"),
+    ("engagement", "Engagement"), ("sync", "Sync"), ("report_builder", "Report builder"),
+)
 
 _WHERE = {
     "overview_page": "overview", "build_overview": "overview",
