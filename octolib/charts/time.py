@@ -28,7 +28,7 @@ from octolib.charts.theme import (
     register_theme,
 )
 from octolib.metrics.curves import Curve
-from octolib.metrics.display import format_count, format_rate
+from octolib.metrics.display import format_count, format_rate, plural
 from octolib.metrics.lists import Growth
 from octolib.metrics.ratios import is_small
 from octolib.metrics.timeseries import RateSeries, rolling_rate
@@ -58,7 +58,7 @@ def rate_over_time_figure(series: RateSeries, title: str, label: str = "Open rat
         return empty_figure(title)
     x = _dates(series.start)
     small = np.asarray(is_small(series.denominator), dtype=bool).reshape(-1)
-    hover = [f"{d}: {format_rate(r)}<br>{format_count(n)} of {format_count(den)}, {format_count(c)} campaigns"
+    hover = [f"{d}: {format_rate(r)}<br>{format_count(n)} of {format_count(den)}, {plural(c, 'campaign')}"
              + (" (small numbers)" if s and c else "")
              for d, r, n, den, c, s in zip(x, rate, series.numerator, series.denominator, series.count, small)]
     fig = new_figure(title)
