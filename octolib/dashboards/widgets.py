@@ -200,6 +200,8 @@ export default {
       const v = model.get("value");
       input.value = v ? `${v.year}-${pad(v.month + 1)}-${pad(v.date)}` : "";
       input.disabled = model.get("disabled");
+      input.style.background = input.disabled ? "#f1f3f5" : "";
+      input.style.color = input.disabled ? "#8a949e" : "";
       input.style.borderColor = "#b0bec5";
       input.title = "";
       text.textContent = model.get("description");
