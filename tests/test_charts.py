@@ -218,6 +218,13 @@ def test_rate_axes_never_repeat_a_tick_label(top):
     assert 3 <= len(labels) <= 12 and len(set(labels)) == len(labels), labels
 
 
+@pytest.mark.parametrize("top", [0.0, 0.003, 0.012, 0.4])
+def test_comparison_bars_never_repeat_a_tick_label(top):
+    x = comparison_figure(["A", "B"], [top, top / 2], "Open rate by campaign").layout.xaxis
+    labels = _tick_labels(x.range, x.dtick, x.tickformat)
+    assert 3 <= len(labels) <= 12 and len(set(labels)) == len(labels), labels
+
+
 def test_a_curve_of_zeros_says_so_instead_of_drawing_a_flat_line():
     fig = curve_figure({"": Curve(np.array([0.0, 24.0, 168.0]), np.zeros(3))}, "Open rate", nothing="No opens recorded")
     assert fig.data == () and fig.layout.annotations[0].text == "No opens recorded"

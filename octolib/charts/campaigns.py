@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 
-from octolib.charts.theme import BAD, NEUTRAL, PALETTE, empty_figure, new_figure
+from octolib.charts.theme import BAD, NEUTRAL, PALETTE, empty_figure, new_figure, rate_axis
 from octolib.metrics.display import format_count, format_rate
 from octolib.metrics.links import LinkStats
 from octolib.metrics.rates import Funnel
@@ -86,7 +86,7 @@ def comparison_figure(labels: Sequence[str] | ArrayLike, values: ArrayLike, titl
                       annotation_text=f"{reference_label} {format_rate(reference)}",
                       annotation_position="top")
         top = max(top, float(reference))
-    fig.update_xaxes(tickformat=".0%", range=[0, max(top * 1.2, 0.01)], title=value_name)
+    fig.update_xaxes(title=value_name, **rate_axis(top, headroom=1.2))
     fig.update_yaxes(autorange="reversed", showgrid=False, type="category")
     fig.update_layout(showlegend=False, height=max(300, 120 + 28 * v.size))
     return fig

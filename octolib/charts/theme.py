@@ -130,19 +130,20 @@ def nice_step(span: float, ticks: int = 5) -> float:
     return float(10 * power)  # pragma: no cover - the loop always returns
 
 
-def rate_axis(top: float) -> dict:
+def rate_axis(top: float, headroom: float = 1.1) -> dict:
     """y-axis settings for a rate whose largest value is ``top`` (a ratio in [0, 1]).
 
     Every tick label is distinct: the step is round and the label has as many decimals as
     the step needs (a 0-1% axis reads 0.0%, 0.2%, ... not 0%, 0%, 1%). An all-zero chart
-    gets a 0-5% axis instead of a crushed one.
+    gets a 0-5% axis instead of a crushed one. ``headroom`` leaves room above the top
+    (for labels printed outside bars).
 
     >>> rate_axis(0.0)["tickformat"], rate_axis(0.01)["tickformat"], rate_axis(0.42)["tickformat"]
     ('.0%', '.1%', '.0%')
     """
     import math
 
-    upper = top * 1.1 if top > 0 else 0.05
+    upper = top * headroom if top > 0 else 0.05
     step = nice_step(upper)
     decimals = max(0, math.ceil(-math.log10(step * 100) - 1e-9))
     return dict(range=[0, upper], tick0=0, dtick=step, tickformat=f".{decimals}%")
