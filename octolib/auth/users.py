@@ -23,8 +23,10 @@ person mistyping locks only their own account, and the attempt before the lock s
 An address is locked only at a much higher count (``OCTO_LOCKOUT_ADDRESS_ATTEMPTS``, 50),
 so two analysts behind one office address do not lock each other out while a guesser
 cycling usernames is still stopped. Failures for usernames that do not exist are counted
-too (``{"_id": "name:<sha256 of the name>"}``, never the name itself), so the warning and
-the lock look the same whether or not an account exists. Every login, failure, lockout and logout is one document in
+too, so the warning and the lock look the same whether or not an account exists. They are
+keyed ``{"_id": "name:<HMAC of the name>"}`` with a key that lives only in this process's
+memory: what was typed into the username box (sometimes a password) is never stored, and
+the stored key cannot be tested against guesses offline. Every login, failure, lockout and logout is one document in
 ``audit_log`` (``{"at", "event", "username", "client_ip", ...}``), never a password.
 
 Errors::
@@ -39,6 +41,7 @@ Errors::
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import math
 import re
@@ -284,6 +287,7 @@ class UserStore:
         self.lockout = lockout
         self.clock = clock
         self._owner: Any = None
+        self._name_secret = secrets.token_bytes(32)  # never stored: see the module docstring
 
     def close(self) -> None:
         """Close the store this UserStore opened (see :func:`open_user_store`)."""
@@ -414,7 +418,7 @@ class UserStore:
                 self.audit("login_refused_locked", name, client_ip=client_ip, scope="user")
                 return LoginResult(False, "locked", name, locked_until=user_locked, scope="user", now=now)
 
-        name_key = f"name:{hashlib.sha256(name.encode('utf-8')).hexdigest()}"
+        name_key = f"name:{hmac.new(self._name_secret, name.encode('utf-8'), hashlib.sha256).hexdigest()}"
         name_doc: Mapping[str, Any] = {}
         if user is None:
             name_doc = self.attempts.find_one({"_id": name_key}) or {}
