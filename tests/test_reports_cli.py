@@ -115,3 +115,14 @@ def test_after_the_demo_a_read_only_command_points_at_the_demos_data(env, capsys
     assert main(["report", "--partners"]) == 0
     listed = capsys.readouterr().out
     assert "acme" in listed and "Acme (case studies)" in listed
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["export", "events", "--since", "2026-05-01", "--until", "2026-01-01"], "swap them"),
+    (["export", "events", "--since", "2026-02-30"], "'2026-02-30'"),
+])
+def test_export_dates_are_checked_before_any_store_is_opened(env, capsys, argv, named):
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and named in err
+    assert not (env / "data").exists()  # nothing opened, nothing created
