@@ -181,4 +181,4 @@ def _aligned_ranges(joined: np.ndarray, left: np.ndarray, subscribers: np.ndarra
     top = max(float(np.nanmax(subscribers, initial=0.0)), 1.0) * 1.1
     below = down / up  # the share of the axis under zero, as a multiple of the part above
     return ({"range": [-down, up], "dtick": nice_step(up + down)},
-            {"range": [-top * below, top], "dtick": nice_step(top)})
+            {"range": [-top * below, top], "dtick": nice_step(top, ticks=6)})
