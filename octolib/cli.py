@@ -40,13 +40,41 @@ def _log_level() -> str:
     return level if level in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"} else "WARNING"
 
 
+def _configure_logging(level: str) -> None:
+    """Calm by default: at WARNING a problem reads ``octo: warning: ...``, one line, no
+    timestamp; INFO/DEBUG (an operator tracing requests) keep time and logger name.
+
+    The store's "using the embedded store" notice is not repeated here: the commands that
+    open a store print one ``store: ...`` line that says the same (``commands.common.store_line``).
+    """
+    if level in ("DEBUG", "INFO"):
+        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    else:
+        fmt = "octo: %(levelname_lower)s: %(message)s"
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(fmt))
+    handler.addFilter(_lower_level_name)
+    root = logging.getLogger()
+    if root.handlers:  # as logging.basicConfig: whoever configured logging first (a test) keeps it
+        return
+    root.addHandler(handler)
+    root.setLevel(level)
+    if level not in ("DEBUG", "INFO"):
+        logging.getLogger("octolib.store.core").setLevel(logging.ERROR)
+
+
+def _lower_level_name(record: logging.LogRecord) -> bool:
+    record.levelname_lower = record.levelname.lower()
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    logging.basicConfig(level=_log_level(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(_log_level())
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

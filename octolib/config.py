@@ -44,7 +44,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_SYNC_SENT_EVENTS", "0", "1 = also store a `sent` engagement event per contact (costly)."),
     Setting("OCTO_LOG_LEVEL", "WARNING", "Log level of the octo command (INFO shows one line per API request)."),
     Setting("OCTO_SESSION_IDLE_MINUTES", "30", "Minutes without activity after which a login session of `octo serve` ends."),
-    Setting("OCTO_LOCKOUT_ATTEMPTS", "5", "Failed logins (per user and per client address) that trigger a lockout."),
+    Setting("OCTO_LOCKOUT_ATTEMPTS", "5", "Failed logins for one user that lock that user (the attempt before warns)."),
+    Setting("OCTO_LOCKOUT_ADDRESS_ATTEMPTS", "50", "Failed logins from one client address, any user, that lock that address (high, so colleagues behind one office address do not lock each other out)."),
     Setting("OCTO_LOCKOUT_MINUTES", "15", "How long a lockout lasts, in minutes."),
     Setting("OCTO_SYNC_EVERY", "60", "Minutes between incremental syncs run by `octo scheduler`."),
     Setting("OCTO_SMTP_HOST", "", "SMTP server for emailing report PDFs to partners. Empty = delivery is off, nothing is sent."),
@@ -83,6 +84,7 @@ class Settings:
     session_idle_minutes: float = 30.0
     lockout_attempts: int = 5
     lockout_minutes: float = 15.0
+    lockout_address_attempts: int = 50
     sync_every: float = 60.0
     smtp_host: str = ""
     smtp_port: int = 587
@@ -140,6 +142,7 @@ class Settings:
             session_idle_minutes=float(number("OCTO_SESSION_IDLE_MINUTES", float)),
             lockout_attempts=int(number("OCTO_LOCKOUT_ATTEMPTS", int)),
             lockout_minutes=float(number("OCTO_LOCKOUT_MINUTES", float)),
+            lockout_address_attempts=int(number("OCTO_LOCKOUT_ADDRESS_ATTEMPTS", int)),
             sync_every=float(number("OCTO_SYNC_EVERY", float)),
             smtp_host=get("OCTO_SMTP_HOST"),
             smtp_port=int(number("OCTO_SMTP_PORT", int)),

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from octolib.api import EmailOctopusClient
 from octolib.config import Settings
 from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer
+from octolib.metrics.display import plural
 
 DEMO_SEED = 7
 
@@ -90,15 +91,15 @@ class AccountSummary:
     requests: int = 0
 
     def render(self) -> str:
-        lines = [f"{len(self.lists)} lists:"]
+        lines = [f"{plural(len(self.lists), 'list')}:"]
         for name, sub, unsub, pend in self.lists:
             lines.append(f"  {name:<28} {sub:>7,} subscribed {unsub:>6,} unsubscribed {pend:>5,} pending")
         total = sum(self.campaigns_by_status.values())
         by_status = ", ".join(f"{n} {s}" for s, n in sorted(self.campaigns_by_status.items()))
-        lines.append(f"{total} campaigns: {by_status}")
+        lines.append(f"{plural(total, 'campaign')}: {by_status}")
         if self.first_sent and self.last_sent:
             lines.append(f"  sent between {self.first_sent:%Y-%m-%d} and {self.last_sent:%Y-%m-%d}")
-        lines.append(f"{self.requests} API requests")
+        lines.append(plural(self.requests, "API request"))
         return "\n".join(lines)
 
 

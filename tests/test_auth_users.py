@@ -182,16 +182,43 @@ def test_user_lockout_after_five_failures_and_expiry(store, alice, clock):
     assert store.authenticate("alice", GOOD, "10.0.2.1").ok
 
 
-def test_address_lockout_covers_unknown_and_other_users(store, alice, clock):
+def test_one_users_mistakes_do_not_lock_a_colleague_at_the_same_address(store, alice, clock):
     store.create("bob", GOOD)
     for i in range(5):
-        store.authenticate(f"guess{i}", GOOD, "203.0.113.9")
+        store.authenticate("alice", f"Wrong-password-{i}", "203.0.113.9")
+    assert store.authenticate("alice", GOOD, "203.0.113.9").reason == "locked"
+    assert store.authenticate("bob", GOOD, "203.0.113.9").ok  # same office address, not locked
+
+
+def test_the_address_is_locked_only_at_its_much_higher_threshold(store, alice, clock):
+    store.create("bob", GOOD)
+    assert store.lockout.address_attempts == 50
+    results = [store.authenticate(f"guess{i}", GOOD, "203.0.113.9") for i in range(50)]
+    assert [r.reason for r in results[:49]] == ["bad_credentials"] * 49
+    assert results[49].reason == "locked" and results[49].scope == "address"
     # The address is locked, for every account, even with the right password...
-    assert store.authenticate("bob", GOOD, "203.0.113.9").reason == "locked"
+    locked = store.authenticate("bob", GOOD, "203.0.113.9")
+    assert locked.reason == "locked" and "network address" in locked.message() and "15 minutes" in locked.message()
     # ...while another address is unaffected, and bob himself is not locked.
     assert store.authenticate("bob", GOOD, "198.51.100.1").ok
     clock.advance(minutes=15, seconds=1)
     assert store.authenticate("bob", GOOD, "203.0.113.9").ok
+
+
+def test_the_attempt_before_the_lock_warns_and_the_lock_says_for_how_long(store, alice, clock):
+    said = [store.authenticate("alice", f"Wrong-password-{i}", "10.0.6.1").message() for i in range(5)]
+    assert said[:3] == ["Invalid username or password."] * 3
+    assert "One more failed attempt locks" in said[3]
+    assert "locked for 15 minutes" in said[4]
+    clock.advance(minutes=10, seconds=30)
+    assert "locked for 5 minutes" in store.authenticate("alice", GOOD, "10.0.6.1").message()
+
+
+def test_an_unknown_username_gets_the_same_warning_and_lock_as_a_real_one(store, alice, clock):
+    real = [store.authenticate("alice", "Wrong-password-1", "10.0.7.1") for _ in range(5)]
+    ghost = [store.authenticate("nobody", "Wrong-password-1", "10.0.7.2") for _ in range(5)]
+    assert [r.message() for r in real] == [r.message() for r in ghost]
+    assert "nobody" not in repr(list(store.attempts.find({})))  # the name is not stored
 
 
 def test_old_failures_are_forgotten(store, alice, clock):

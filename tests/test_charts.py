@@ -117,7 +117,9 @@ def test_expected_traces():
     assert [tr.name for tr in f["growth"].data] == ["Joined", "Left", "Subscribers"]
     assert list(f["growth"].data[1].y) == [0, 0, -1]
     assert [tr.name for tr in f["delay"].data] == ["Opens in bin", "Cumulative share"]
-    assert any("Median" in (a.text or "") and "later than" in a.text for a in f["delay"].layout.annotations)
+    assert any("Half of all opens came within" in (a.text or "") and "later than" in a.text
+               for a in f["delay"].layout.annotations)
+    assert not any("half-life" in (a.text or "").lower() for a in f["delay"].layout.annotations)
     assert list(f["links"].data[0].y) == ["a.example/", "b.example/"]
     assert [tr.name for tr in f["curve"].data] == ["May", "June"]
     cohort = f["cohort"]
@@ -198,3 +200,58 @@ def test_to_png_renders_offline_without_the_kopts_warning():
     width = int.from_bytes(first[16:20], "big")
     height = int.from_bytes(first[20:24], "big")
     assert (width, height) == (400, 300)
+
+
+def _tick_labels(axis_range, dtick, tickformat):
+    """The labels plotly draws for a linear axis from tick0=0 (d3 percent formatting)."""
+    digits = int(tickformat[1:-1])
+    ticks = np.arange(0, axis_range[1] + 1e-12, dtick)
+    return [f"{t * 100:.{digits}f}%" for t in ticks]
+
+
+@pytest.mark.parametrize("top", [0.0, 0.004, 0.01, 0.03, 0.2, 0.9])
+def test_rate_axes_never_repeat_a_tick_label(top):
+    t = T("2024-01-01T09:00", "2024-01-08T09:00")
+    fig = rate_over_time_figure(rate_over_time(t, [round(top * 1000), 0], [1000, 1000], unit="week"), "Rate", window=1)
+    y = fig.layout.yaxis
+    labels = _tick_labels(y.range, y.dtick, y.tickformat)
+    assert 3 <= len(labels) <= 12 and len(set(labels)) == len(labels), labels
+
+
+@pytest.mark.parametrize("top", [0.0, 0.003, 0.012, 0.4])
+def test_comparison_bars_never_repeat_a_tick_label(top):
+    x = comparison_figure(["A", "B"], [top, top / 2], "Open rate by campaign").layout.xaxis
+    labels = _tick_labels(x.range, x.dtick, x.tickformat)
+    assert 3 <= len(labels) <= 12 and len(set(labels)) == len(labels), labels
+
+
+def test_a_curve_of_zeros_says_so_instead_of_drawing_a_flat_line():
+    fig = curve_figure({"": Curve(np.array([0.0, 24.0, 168.0]), np.zeros(3))}, "Open rate", nothing="No opens recorded")
+    assert fig.data == () and fig.layout.annotations[0].text == "No opens recorded"
+
+
+def test_monthly_charts_tick_on_months():
+    t = T(*[f"2024-{m:02d}-10T09:00" for m in range(1, 8)])
+    fig = rate_over_time_figure(rate_over_time(t, [10] * 7, [100] * 7, unit="month"), "By month", window=1)
+    assert fig.layout.xaxis.dtick == "M1" and fig.layout.xaxis.tickformat == "%b %Y"
+    growth = list_growth(T("2024-01-05", "2024-02-05", "2024-06-06"), T("NaT", "NaT", "NaT"))
+    assert list_growth_figure(growth, "Growth").layout.xaxis.dtick == "M1"
+
+
+def test_the_growth_chart_shares_its_zero_and_ticks_round_subscriber_counts():
+    joined = T(*(["2024-01-05"] * 1500 + ["2024-02-05"] * 700 + ["2024-03-05"] * 60))
+    left = T(*(["NaT"] * 1500 + ["2024-03-20"] * 400 + ["NaT"] * 360))
+    fig = list_growth_figure(list_growth(joined, left), "Growth")
+    y1, y2 = fig.layout.yaxis, fig.layout.yaxis2
+    zero_at = [-a.range[0] / (a.range[1] - a.range[0]) for a in (y1, y2)]
+    assert zero_at[0] == pytest.approx(zero_at[1])  # the subscriber line cannot look below 0
+    assert y2.tick0 == 0 and y2.dtick in (100, 200, 500, 1000)
+    assert min(fig.data[2].y) >= 0
+
+
+def test_the_funnel_names_the_base_of_each_share():
+    fig = funnel_figure(funnel([1640], [1580], [570], [57]), "Funnel")
+    text = list(fig.data[0].text)
+    # the opened stage reads as the open rate (opens / delivered), as on the card beside it
+    assert text[2] == "570 (36.1% of delivered)"
+    assert text[1].endswith("of sent)") and text[3].endswith("of opened)")

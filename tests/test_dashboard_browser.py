@@ -226,3 +226,43 @@ def test_unknown_campaign_in_the_url_is_a_message(server, session):
     page.wait_for_selector(".octo-msg.warn", timeout=STALL_S * 1000)
     assert "does-not-exist" in page.locator(".octo-msg.warn").inner_text()
     assert _errors_on(page) == []
+
+
+def test_dates_read_and_write_iso_in_a_us_locale_browser(server, browser):
+    """A US browser showed the native picker as a clipped "mm/dd/yyy" while every date the
+    product prints is ISO: the boxes show YYYY-MM-DD whole, refuse a day that does not exist
+    and apply a real one."""
+    import re
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(server.url + "login")
+        page.fill("#username", USER)
+        page.fill("#password", PASSWORD)
+        page.click("#login_submit")
+        page.wait_for_url("**/dashboards*", timeout=30_000)
+        page.goto(server.url + "voila/render/overview.ipynb")
+        page.wait_for_selector(".octo-date input", timeout=STALL_S * 1000)
+        period = page.get_by_label("Period", exact=True)
+        period.select_option(label="Last 30 days")
+        start, end = page.locator(".octo-date input").nth(0), page.locator(".octo-date input").nth(1)
+        page.wait_for_function("() => /^\\d{4}-\\d{2}-\\d{2}$/.test(document.querySelector('.octo-date input').value)",
+                               timeout=15_000)
+        for box in (start, end):
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", box.input_value()), box.input_value()
+            assert box.evaluate("e => e.scrollWidth <= e.clientWidth"), "the date is clipped"
+        shown = start.input_value()
+        start.fill("2026-02-30")
+        start.press("Tab")
+        assert "YYYY-MM-DD" in (start.get_attribute("title") or "")
+        page.wait_for_timeout(1000)
+        assert period.input_value() == "Last 30 days"  # not applied
+        start.fill("2026-01-01")
+        start.press("Tab")
+        page.wait_for_function("() => document.querySelector('select').value === 'Custom' || "
+                               "[...document.querySelectorAll('select')].some(s => s.value === 'Custom')",
+                               timeout=15_000)
+        assert start.input_value() == "2026-01-01" != shown
+    finally:
+        context.close()

@@ -244,8 +244,11 @@ def test_campaign_detail_zero_opens_unknown_id_and_url(data):
     zero = next(c for c in _sent_campaigns(data) if c["current_metrics"]["opened"] == 0 and c["current_metrics"]["sent"])
     page = build_campaign_detail(data, zero["emailoctopus_id"])
     kind, text = page.last_message
-    assert kind == "info" and "Nobody has opened this campaign" in text
+    assert kind == "info" and "No opens are recorded" in text and "yet" not in text
     assert page.contacts.rows == [] and "Nobody opened" in page.contacts.html.value
+    # no flat line on a crushed 0-1% axis: the chart says what is true instead
+    assert page.curve_chart.traces == ()
+    assert any("No opens recorded" in (a.text or "") for a in page.curve_chart.figure.layout.annotations)
 
     page.select("no-such-campaign")
     kind, text = page.last_message
@@ -328,6 +331,11 @@ def test_engagement_heatmap_counts_every_open_of_sent_campaigns(data):
     clicks = [e for e in _docs(data, "engagement_events", {"event_type": "clicked"}) if e["campaign_id"] in sent_ids]
     assert page.grid.total == len(clicks)
     assert page.heatmap.title.startswith("Clicks")
+    delay = page.time_to_open.figure  # Clicks mode: the time-to-click chart speaks of clicks
+    assert [tr.name for tr in delay.data] == ["Clicks in bin", "Cumulative share"]
+    assert delay.layout.yaxis.title.text == "Share of clicks"
+    words = delay.to_json() + page.summary.value
+    assert "opens" not in words.lower() and "Half of all clicks came within" in words
     page.period.start.value = date(2031, 1, 1)
     page.period.end.value = date(2031, 2, 1)
     assert page.last_message[0] == "info" and page.heatmap.traces == ()

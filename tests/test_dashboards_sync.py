@@ -109,3 +109,37 @@ def test_stage_bar_throttles_and_counts():
     bar.close()                       # forced
     bar.finish("succeeded")
     assert bar.bar.value == bar.bar.max == 10 and bar.bar.bar_style == "success"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_double_click_on_sync_now_records_one_run_even_when_the_first_ends_at_once(tmp_path, account_server):
+    """Clicked twice 300 ms apart: an incremental sync with nothing new can end before the
+    second click arrives; the second click is still refused (one run recorded)."""
+    settings = _settings(tmp_path, account_server)
+    data, _ = open_data(settings)
+    clock = _Clock()
+    page = build_sync(data, settings, clock=clock)
+    page.run_button.click()  # the button's own handler, as a browser click runs it
+    assert page.wait(60)
+    first = data.store.sync_runs.count_documents({})
+    assert first == 1 and page.last_message[0] == "ok"
+
+    clock.now += 0.3  # the second click of a double-click
+    page.run_button.click()
+    assert page.wait(60)
+    assert data.store.sync_runs.count_documents({}) == 1
+    assert page.last_message[0] == "info" and "just finished" in page.last_message[1]
+
+    clock.now += 10  # a deliberate click later runs again, and says what it did
+    page.run_button.click()
+    assert page.wait(60)
+    assert data.store.sync_runs.count_documents({}) == 2
+    kind, text = page.last_message
+    assert kind == "ok" and "API request" in text and "documents" not in text

@@ -49,6 +49,9 @@ def test_octo_demo_serves_the_dashboards_behind_the_login_and_stops_on_sigterm(t
         assert url in text  # the printed local URL
         assert r.status_code == 302 and "/login" in r.headers["Location"]  # nothing open without a session
         password = re.search(r"sign in as\s+demo\s+with password\s+(\S+)", text).group(1)
+        assert "octo user create" not in text  # the demo's own account is the way in, said once
+        assert f"export OCTO_DATA_DIR={tmp_path / 'demo'}" in text  # how later commands reach this data
+        assert "WARNING" not in text.split(url)[0]  # a calm start-up: no log-level lines before the URL
 
         s = requests.Session()
         login = s.get(url + "login")

@@ -133,6 +133,17 @@ def test_bounce_and_complaint_thresholds_are_strict_and_small_campaigns_skipped(
     assert f.high_bounce.tolist() == [False, True, False, True]
 
 
+def test_a_flag_prints_its_value_and_threshold_so_the_reader_sees_the_difference():
+    # 21/1000 = 2.1 % and 204/10000 = 2.04 %: both above 2 %; the second rounds to "2.0%" at one decimal
+    r = rates_for(sent=[1000, 10000], bounced=[21, 204], opened=[0, 0], complained=[2, 0])
+    msgs = campaign_flags(r, ["a", "a"], days(2)).messages(["A", "B"])
+    assert "A: bounce rate 2.1% is above 2.0%" in msgs
+    assert "B: bounce rate 2.04% is above 2.00%" in msgs
+    for m in msgs:  # never "x is above x"
+        value, limit = m.split(" rate ")[1].split(" is above ")
+        assert value != limit, m
+
+
 def test_open_drop_against_the_lists_trailing_median():
     # list a: open rates 0.40, 0.42, 0.38, 0.41, then 0.20 -> median 0.405, std 0.017 -> floor 0.37
     # list b: history too short to judge. The 0.20 campaign on list b is not flagged.

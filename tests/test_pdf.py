@@ -20,7 +20,7 @@ from octolib.reports.document import (
     scrub,
 )
 from octolib.reports.narrative import RateChange, flag_sentences, rate_sentence, volume_sentence
-from octolib.reports.pdf import _column_widths, build_pdf
+from octolib.reports.pdf import _column_widths, build_pdf, creation_date
 from octolib.reports.period import Period
 
 pypdf = pytest.importorskip("pypdf")
@@ -51,13 +51,27 @@ def read(pdf: bytes) -> tuple[list[str], int]:
 
 
 def test_same_document_same_bytes():
-    assert build_pdf(doc()) == build_pdf(doc())
+    assert build_pdf(doc(), reproducible=True) == build_pdf(doc(), reproducible=True)
+    made = datetime(2026, 11, 30, 15, 4, 5, tzinfo=timezone.utc)
+    assert build_pdf(doc(), created=made) == build_pdf(doc(), created=made)
 
 
 def test_different_data_different_bytes():
     other = doc()
     other.kpis.rows[0][1] = "38.3%"
-    assert build_pdf(other) != build_pdf(doc())
+    assert build_pdf(other, reproducible=True) != build_pdf(doc(), reproducible=True)
+
+
+def test_the_metadata_carries_the_real_creation_date():
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    pdf = build_pdf(doc())
+    meta = pypdf.PdfReader(io.BytesIO(pdf)).metadata
+    made = meta.creation_date.astimezone(timezone.utc)
+    assert before <= made <= datetime.now(timezone.utc) and made.year != 2000
+    assert creation_date(pdf) == made
+    # what a byte-for-byte comparison does: rebuild with the first one's date
+    assert build_pdf(doc(), created=made) == pdf
+    assert pypdf.PdfReader(io.BytesIO(build_pdf(doc(), reproducible=True))).metadata.creation_date.year == 2000
 
 
 def test_cover_page_numbers_and_footer_provenance():

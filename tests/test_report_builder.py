@@ -64,6 +64,14 @@ def test_a_batch_runs_in_the_background_then_preview_and_download_show_its_pdf(s
     assert page.progress.value == page.progress.max == 1
     (result,) = page.batch.results
     assert result.ok and result.pdf.is_file()
+    # Said in a reader's words: names and titles, one report (not "report(s)"), no server path.
+    assert page.last_message[1] == "1 report made: preview and download it below."
+    assert str(settings.data_dir) not in page.last_message[1]
+    row = page.history.rows[0]
+    assert (row["partner"], row["template"]) == ("North Co", "Campaign summary")
+    label = dict((v, k) for k, v in page.pick.options)[result.report_id]
+    assert label.startswith("North Co · Campaign summary") and "campaign_summary" not in label
+    assert [k for k, _ in page.partners.options] == ["North Co"]
 
     # The past-reports table and the picker show the new report; the download is its bytes.
     assert [r["report_id"] for r in page.history.rows][:1] == [result.report_id]

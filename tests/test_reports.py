@@ -24,7 +24,7 @@ from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer
 from octolib.reports.document import EMAIL_PATTERN
 from octolib.reports.kit import build, make_context
 from octolib.reports.partners import save_partner
-from octolib.reports.pdf import build_pdf
+from octolib.reports.pdf import build_pdf, creation_date
 from octolib.reports.runner import ReportRequest, check_parameters, list_reports, run_batch
 from octolib.reports.templates import DEFAULT_TEMPLATES_DIR, TEMPLATES
 
@@ -235,8 +235,11 @@ def test_no_secret_and_no_contact_address_in_any_output(batch, synced):
 def test_building_twice_from_the_same_data_gives_identical_bytes(batch, synced):
     settings, store, _ = synced
     r = by(batch, "events", "campaign_summary")
-    again = build_pdf(build(make_context(settings, store, "campaign_summary", "events")))
-    assert again == r.pdf.read_bytes()  # computed and printed in the kernel, charts from another Chromium
+    made = r.pdf.read_bytes()
+    created = creation_date(made)
+    assert created is not None and created.year >= 2026  # the real date, not ReportLab's 2000-01-01
+    again = build_pdf(build(make_context(settings, store, "campaign_summary", "events")), created=created)
+    assert again == made  # computed and printed in the kernel, charts from another Chromium
 
 
 @pytest.mark.parametrize("template, expected", [
@@ -292,10 +295,22 @@ def test_unknown_parameters_are_errors_before_any_kernel_starts(synced):
     path = DEFAULT_TEMPLATES_DIR / "campaign_summary.ipynb"
     with pytest.raises(ConfigError, match="no parameter 'colour'"):
         check_parameters(path, {"partner": "events", "colour": "red"})
-    result = run_batch(settings, [ReportRequest("events", "campaign_summary", parameters={"colour": "red"})],
-                       store=store, images=False)
-    (r,) = result.results
-    assert r.status == "failed" and "no parameter 'colour'" in r.error and r.duration_s < 5
+    before = store.reports.count_documents({})
+    with pytest.raises(ConfigError, match="no parameter 'colour'"):
+        run_batch(settings, [ReportRequest("events", "campaign_summary", parameters={"colour": "red"})],
+                  store=store, images=False)
+    assert store.reports.count_documents({}) == before  # a run that never started leaves no history
+
+
+def test_a_bad_date_fails_the_whole_batch_before_any_run_is_recorded(synced):
+    settings, store, _ = synced
+    before = store.reports.count_documents({})
+    requests = [ReportRequest("events", t, "2025-13-45", "2025-12-31") for t in TEMPLATES]
+    with pytest.raises(ConfigError) as exc:
+        run_batch(settings, requests, store=store, images=False)
+    assert "'2025-13-45'" in str(exc.value) and "YYYY-MM-DD" in str(exc.value)
+    assert "\n" not in str(exc.value)
+    assert store.reports.count_documents({}) == before
 
 
 def test_an_unknown_partner_or_template_is_refused_up_front(synced):

@@ -25,7 +25,7 @@ def env(tmp_path, monkeypatch):
 
 def test_import_list_note_export_round_trip(env, capsys):
     assert main(["report", "--import-partners", str(ROOT / "partners.example.yml")]) == 0
-    assert "imported 2 partner(s): acme, globex" in capsys.readouterr().out
+    assert "imported 2 partners: acme, globex" in capsys.readouterr().out
     assert main(["report", "--partners"]) == 0
     listed = capsys.readouterr().out
     assert "acme" in listed and "Globex Travel" in listed
@@ -68,6 +68,61 @@ def test_the_script_is_a_thin_wrapper(env, capsys):
     spec = importlib.util.spec_from_file_location("run_reports", ROOT / "scripts" / "run_reports.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.main(["--history"]) == 0  # nothing yet, and no error
     assert module.main([]) == 1
     assert "--partner SLUG" in capsys.readouterr().err
+    main(["report", "--import-partners", str(ROOT / "partners.example.yml")])
+    assert module.main(["--history"]) == 0  # nothing yet, and no error
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["report", "--all", "--from", "2025-13-45", "--to", "2025-12-31"], "'2025-13-45'"),
+    (["report", "--all", "--from", "2025-01-01", "--to", "31/12/2025"], "'31/12/2025'"),
+    (["report", "--partner", "acme", "--from", "2025-12-31", "--to", "2025-01-01"], "2025-01-01"),
+])
+def test_a_bad_period_is_one_line_before_any_report_starts_and_leaves_no_history(env, capsys, argv, named):
+    from octolib.config import Settings
+    from octolib.store import connect
+
+    main(["report", "--import-partners", str(ROOT / "partners.example.yml")])
+    capsys.readouterr()
+    assert main([*argv, "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert named in lines[0] and ("YYYY-MM-DD" in lines[0] or "swap" in lines[0])
+    assert "report" not in captured.out  # no batch summary: nothing ran
+    with connect(Settings.from_env()) as store:
+        assert store.reports.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("argv", [["report", "--partners"], ["report", "--history"], ["report", "--all"],
+                                  ["export", "campaigns"]])
+def test_a_read_only_command_on_a_missing_store_says_where_it_looked_and_creates_nothing(env, capsys, argv):
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert str(env / "data" / "embedded") in err and "octo sync" in err
+    assert not (env / "data" / "embedded").exists()
+
+
+def test_after_the_demo_a_read_only_command_points_at_the_demos_data(env, capsys, monkeypatch):
+    assert main(["demo", "--size", "tiny", "--no-serve", "--seed", "11"]) == 0
+    out = capsys.readouterr().out
+    export = next(line.strip() for line in out.splitlines() if line.strip().startswith("export OCTO_DATA_DIR="))
+    assert main(["report", "--partners"]) == 1  # the default data dir has no store: say where the demo's is
+    assert export in capsys.readouterr().err
+    monkeypatch.setenv("OCTO_DATA_DIR", export.split("=", 1)[1])  # what the printed hint tells a user to do
+    assert main(["report", "--partners"]) == 0
+    listed = capsys.readouterr().out
+    assert "acme" in listed and "Acme (case studies)" in listed
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["export", "events", "--since", "2026-05-01", "--until", "2026-01-01"], "swap them"),
+    (["export", "events", "--since", "2026-02-30"], "'2026-02-30'"),
+])
+def test_export_dates_are_checked_before_any_store_is_opened(env, capsys, argv, named):
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and named in err
+    assert not (env / "data").exists()  # nothing opened, nothing created

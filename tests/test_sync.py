@@ -379,6 +379,9 @@ def test_a_short_429_storm_is_ridden_out_with_waits(store, account, client, serv
     assert result.status == "succeeded", result.table()
     assert result.retries >= 3 and result.rate_limit_waits >= 3
     assert sleeps.waits, "the client should have been asked to wait"
+    # the waits of parallel requests add up to more than the run took: the summary says they are summed
+    assert f"{result.rate_limit_waits} rate-limit waits (together" in result.table()
+    assert "summed over the parallel requests" in result.table()
     assert_matches_account(store, account)
 
 

@@ -383,10 +383,10 @@ class OctoLoginHandler(LoginFormHandler):
             return
         if result.reason == "locked":
             self.set_status(429)
-            self._render(message="Too many failed sign-in attempts. Try again later.", username=username)
+            self._render(message=result.message(), username=username)
             return
         self.set_status(401)
-        self._render(message="Invalid username or password.", username=username, remember=remember)
+        self._render(message=result.message(), username=username, remember=remember)
 
 
 class OctoLogoutHandler(JupyterHandler):

@@ -42,20 +42,35 @@ def _title(path: Path) -> str:
 
 
 def list_dashboards(root: Path, max_depth: int = 2) -> list[dict[str, Any]]:
-    """Notebooks under ``root`` (hidden and ``_private`` folders skipped), sorted by path.
+    """Notebooks under ``root`` (hidden and ``_private`` folders skipped): the dashboards in
+    navigation order with their titles (the page registry, ``octolib.dashboards.registry``),
+    then any other notebook by path. Pages outside the navigation (the campaign page: without
+    a campaign id it is empty) are not listed.
 
     >>> list_dashboards(Path("/nonexistent"))
     []
     """
+    from octolib.dashboards.registry import PAGES
+
     root = Path(root)
     out: list[dict[str, Any]] = []
     if not root.is_dir():
         return out
+    shown = [p for p in PAGES if p.label is not None]
+    hidden = {p.notebook for p in PAGES if p.label is None}
+    order = {p.notebook: (i, p.title) for i, p in enumerate(shown)}
     for path in sorted(root.rglob("*.ipynb")):
         rel = path.relative_to(root)
         if len(rel.parts) > max_depth or any(p.startswith((".", "_")) for p in rel.parts):
             continue
-        out.append({"path": rel.as_posix(), "title": _title(path)})
+        if rel.as_posix() in hidden:
+            continue
+        known = order.get(rel.as_posix())
+        out.append({"path": rel.as_posix(), "title": known[1] if known else _title(path),
+                    "_order": known[0] if known else len(order)})
+    out.sort(key=lambda d: d["_order"])  # stable: other notebooks keep their path order
+    for d in out:
+        del d["_order"]
     return out
 
 

@@ -138,8 +138,11 @@ def server_url(options: ServeOptions) -> str:
     return f"http://{host}:{options.port}/"
 
 
-def serve(settings: Settings, options: ServeOptions, *, out: TextIO = sys.stdout, exec_: bool = True) -> int:
-    """Start the server; with ``exec_`` (POSIX) this process becomes the server and never returns."""
+def serve(settings: Settings, options: ServeOptions, *, out: TextIO = sys.stdout, exec_: bool = True,
+          sign_in: str = "sign in with an account made by `octo user create NAME`") -> int:
+    """Start the server; with ``exec_`` (POSIX) this process becomes the server and never returns.
+
+    ``sign_in`` is how to sign in (the demo passes its own account instead)."""
     secret_dir = Path(settings.data_dir).expanduser() / "jupyter"
     secret_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -159,7 +162,7 @@ def serve(settings: Settings, options: ServeOptions, *, out: TextIO = sys.stdout
     env.update(server_environment(env))
     print(f"octopus: serving {options.notebooks_dir} at {server_url(options)}"
           f"{' (behind TLS: Secure cookies)' if options.secure else ''}", file=out)
-    print("octopus: sign in with an account made by `octo user create NAME`; Ctrl-C stops the server", file=out)
+    print(f"octopus: {sign_in}; Ctrl-C stops the server", file=out)
     out.flush()
     if exec_ and os.name == "posix":
         sys.stderr.flush()

@@ -112,8 +112,7 @@ _LANDING = """{% extends "base" %}
   {% if dashboards %}
   <ul class="dash">
   {% for d in dashboards %}
-    <li><a href="{{ base_url }}voila/render/{{ d.path | urlencode }}" class="dashboard-link">{{ d.title }}
-      <small>{{ d.path }}</small></a></li>
+    <li><a href="{{ base_url }}voila/render/{{ d.path | urlencode }}" class="dashboard-link">{{ d.title }}</a></li>
   {% endfor %}
   </ul>
   {% else %}

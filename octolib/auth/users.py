@@ -18,7 +18,15 @@ The ``users`` document (DESIGN.md §3)::
      "sessions_valid_after": datetime | None}   # logout/disable/reset end older sessions
 
 Failures per client address live in ``login_attempts`` (``{"_id": "ip:<addr>", ...}``), in
-the same database as ``users``. Every login, failure, lockout and logout is one document in
+the same database as ``users``. The lockout is per user (``OCTO_LOCKOUT_ATTEMPTS``, 5): one
+person mistyping locks only their own account, and the attempt before the lock says so.
+An address is locked only at a much higher count (``OCTO_LOCKOUT_ADDRESS_ATTEMPTS``, 50),
+so two analysts behind one office address do not lock each other out while a guesser
+cycling usernames is still stopped. Failures for usernames that do not exist are counted
+too, so the warning and the lock look the same whether or not an account exists. They are
+keyed ``{"_id": "name:<HMAC of the name>"}`` with a key that lives only in this process's
+memory: what was typed into the username box (sometimes a password) is never stored, and
+the stored key cannot be tested against guesses offline. Every login, failure, lockout and logout is one document in
 ``audit_log`` (``{"at", "event", "username", "client_ip", ...}``), never a password.
 
 Errors::
@@ -32,7 +40,10 @@ Errors::
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import math
 import re
 import secrets
 import string
@@ -199,10 +210,12 @@ def generate_password(length: int = 20) -> str:
 
 @dataclass(frozen=True)
 class LockoutPolicy:
-    """After ``attempts`` failures within ``minutes``, refuse logins for ``minutes``."""
+    """After ``attempts`` failures for one user within ``minutes``, refuse that user's logins
+    for ``minutes``; after ``address_attempts`` failures from one address, refuse that address."""
 
     attempts: int = 5
     minutes: float = 15.0
+    address_attempts: int = 50
 
     @property
     def window(self) -> timedelta:
@@ -214,7 +227,9 @@ class LoginResult:
     """The outcome of one login attempt.
 
     ``reason`` is ``"ok"``, ``"bad_credentials"`` (unknown user or wrong password: the form
-    says the same for both), ``"disabled"`` or ``"locked"``.
+    says the same for both), ``"disabled"`` or ``"locked"``. ``attempts_left`` is set when
+    one more failure will lock (so the form can warn); ``scope`` says what is locked
+    (``"user"`` or ``"address"``); ``now`` is when the attempt was judged.
     """
 
     ok: bool
@@ -222,6 +237,31 @@ class LoginResult:
     username: str = ""
     full_name: str = ""
     locked_until: datetime | None = None
+    attempts_left: int | None = None
+    scope: str = ""
+    now: datetime | None = None
+
+    def message(self) -> str:
+        """What the sign-in form says: the same for an unknown user and a wrong password,
+        a warning on the attempt before a lock, and how long a lock lasts."""
+        if self.reason == "locked":
+            who = "from this network address" if self.scope == "address" else "for this account"
+            return (f"Too many failed sign-in attempts {who}: sign-in is locked for "
+                    f"{_minutes_left(self.locked_until, self.now)}. Ask an admin to reset it sooner.")
+        if self.reason == "disabled":
+            return "This account is disabled. Ask an admin to enable it."
+        if self.reason == "bad_credentials":
+            if self.attempts_left == 1:
+                return "Invalid username or password. One more failed attempt locks this account for a while."
+            return "Invalid username or password."
+        return ""
+
+
+def _minutes_left(until: datetime | None, now: datetime | None) -> str:
+    if until is None or now is None:
+        return "a while"
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 class UserStore:
@@ -247,6 +287,7 @@ class UserStore:
         self.lockout = lockout
         self.clock = clock
         self._owner: Any = None
+        self._name_secret = secrets.token_bytes(32)  # never stored: see the module docstring
 
     def close(self) -> None:
         """Close the store this UserStore opened (see :func:`open_user_store`)."""
@@ -368,16 +409,23 @@ class UserStore:
         if ip_locked and ip_locked > now:
             user = self.users.find_one({"username": name}, {"_id": 1})
             self.audit("login_refused_locked", name if user else None, client_ip=client_ip, scope="ip")
-            return LoginResult(False, "locked", name, locked_until=ip_locked)
+            return LoginResult(False, "locked", name, locked_until=ip_locked, scope="address", now=now)
 
         user = self.users.find_one({"username": name}) if _USERNAME_RE.match(name) else None
         if user is not None:
             user_locked = _aware(user.get("locked_until"))
             if user_locked and user_locked > now:
                 self.audit("login_refused_locked", name, client_ip=client_ip, scope="user")
-                return LoginResult(False, "locked", name, locked_until=user_locked)
+                return LoginResult(False, "locked", name, locked_until=user_locked, scope="user", now=now)
 
+        name_key = f"name:{hmac.new(self._name_secret, name.encode('utf-8'), hashlib.sha256).hexdigest()}"
+        name_doc: Mapping[str, Any] = {}
         if user is None:
+            name_doc = self.attempts.find_one({"_id": name_key}) or {}
+            name_locked = _aware(name_doc.get("locked_until"))
+            if name_locked and name_locked > now:  # looks exactly like a locked account
+                self.audit("login_refused_locked", None, client_ip=client_ip, scope="user")
+                return LoginResult(False, "locked", name, locked_until=name_locked, scope="user", now=now)
             _burn_hash_time(password)
             ok = False
         else:
@@ -398,11 +446,16 @@ class UserStore:
         # must not end up in the audit log.
         self.audit("login_failed", name if user else None, client_ip=client_ip,
                    reason="bad_password" if user else "unknown_user")
-        locked_until = self._count_failure_ip(ip_key, ip_doc, now, client_ip)
+        ip_until, _ = self._count_failure_ip(ip_key, ip_doc, now, client_ip)
         if user is not None:
-            locked_until = self._count_failure_user(user, now, client_ip) or locked_until
-        return LoginResult(False, "locked" if locked_until else "bad_credentials", name,
-                           locked_until=locked_until)
+            user_until, left = self._count_failure_user(user, now, client_ip)
+        else:
+            user_until, left = self._count_failure_name(name_key, name_doc, now)
+        if user_until:
+            return LoginResult(False, "locked", name, locked_until=user_until, scope="user", now=now)
+        if ip_until:
+            return LoginResult(False, "locked", name, locked_until=ip_until, scope="address", now=now)
+        return LoginResult(False, "bad_credentials", name, attempts_left=left, now=now)
 
     def _next_count(self, count: Any, since: Any, now: datetime) -> tuple[int, datetime]:
         """Failures are counted within one lockout window; older ones are forgotten."""
@@ -411,19 +464,33 @@ class UserStore:
             return 1, now
         return int(count or 0) + 1, since_dt
 
-    def _count_failure_ip(self, key: str, doc: Mapping[str, Any], now: datetime, client_ip: str) -> datetime | None:
+    def _count_failure_ip(self, key: str, doc: Mapping[str, Any], now: datetime,
+                          client_ip: str) -> tuple[datetime | None, int]:
+        """Count a failure from an address; lock it at ``address_attempts``. Returns (until, left)."""
+        return self._count_in_attempts(key, doc, now, self.lockout.address_attempts,
+                                       lambda until: self.audit("lockout", None, client_ip=client_ip, scope="ip",
+                                                                until=until))
+
+    def _count_failure_name(self, key: str, doc: Mapping[str, Any], now: datetime) -> tuple[datetime | None, int]:
+        """Count a failure for a username that does not exist, as if it did (same warning, same lock)."""
+        return self._count_in_attempts(key, doc, now, self.lockout.attempts, lambda until: None)
+
+    def _count_in_attempts(self, key: str, doc: Mapping[str, Any], now: datetime, limit: int,
+                           on_lock: Callable[[datetime], None]) -> tuple[datetime | None, int]:
         count, since = self._next_count(doc.get("failures"), doc.get("failed_since"), now)
-        if count >= self.lockout.attempts:
+        if count >= limit:
             until = now + self.lockout.window
             self.attempts.update_one({"_id": key}, {"$set": {
                 "failures": 0, "failed_since": None, "locked_until": until, "last_failed_at": now}}, upsert=True)
-            self.audit("lockout", None, client_ip=client_ip, scope="ip", until=until)
-            return until
+            on_lock(until)
+            return until, 0
         self.attempts.update_one({"_id": key}, {"$set": {
             "failures": count, "failed_since": since, "last_failed_at": now}}, upsert=True)
-        return None
+        return None, limit - count
 
-    def _count_failure_user(self, user: Mapping[str, Any], now: datetime, client_ip: str) -> datetime | None:
+    def _count_failure_user(self, user: Mapping[str, Any], now: datetime,
+                            client_ip: str) -> tuple[datetime | None, int]:
+        """Count a failed password for an account; lock it at ``attempts``. Returns (until, left)."""
         name = user["username"]
         count, since = self._next_count(user.get("failed_logins"), user.get("failed_since"), now)
         if count >= self.lockout.attempts:
@@ -431,9 +498,9 @@ class UserStore:
             self.users.update_one({"username": name}, {"$set": {
                 "failed_logins": 0, "failed_since": None, "locked_until": until}})
             self.audit("lockout", name, client_ip=client_ip, scope="user", until=until)
-            return until
+            return until, 0
         self.users.update_one({"username": name}, {"$set": {"failed_logins": count, "failed_since": since}})
-        return None
+        return None, self.lockout.attempts - count
 
     # -- audit -------------------------------------------------------------------------
 
@@ -464,7 +531,8 @@ def open_user_store(settings: Any, *, clock: Callable[[], datetime] = utcnow) ->
         store.users,
         store.audit_log,
         store.login_attempts,
-        lockout=LockoutPolicy(settings.lockout_attempts, settings.lockout_minutes),
+        lockout=LockoutPolicy(settings.lockout_attempts, settings.lockout_minutes,
+                              settings.lockout_address_attempts),
         clock=clock,
     )
     users._owner = store

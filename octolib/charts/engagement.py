@@ -7,10 +7,10 @@ import plotly.graph_objects as go
 
 from octolib.charts.theme import NEUTRAL, PALETTE, SEQUENTIAL, empty_figure, new_figure
 from octolib.metrics.cohorts import CohortGrid
-from octolib.metrics.display import format_count, format_duration, format_rate
+from octolib.metrics.display import format_count, format_duration, format_rate, plural
 from octolib.metrics.engagement import DelayDistribution, HeatmapGrid, Recency
 
-__all__ = ["heatmap_figure", "time_to_open_figure", "recency_figure", "cohort_figure"]
+__all__ = ["heatmap_figure", "time_to_open_figure", "median_sentence", "recency_figure", "cohort_figure"]
 
 
 def heatmap_figure(grid: HeatmapGrid, title: str, label: str = "Opens") -> go.Figure:
@@ -43,35 +43,54 @@ def _edge_label(seconds: float) -> str:
     return "≤ " + format_duration(seconds)
 
 
-def time_to_open_figure(dist: DelayDistribution, title: str) -> go.Figure:
-    """Share of opens per delay bin (bars) and cumulative share (line), median and half-life noted.
+def time_to_open_figure(dist: DelayDistribution, title: str, event: str = "open") -> go.Figure:
+    """Share of ``event``s (``"open"`` or ``"click"``) per delay bin (bars) and cumulative
+    share (line), with the median said as what it means: "half of all opens came within ...".
+
+    The half-life of a fitted exponential (ln 2 × mean) is not shown beside the median: long
+    tails make it hours longer than the median, and two "halves" that disagree confuse.
 
     >>> from octolib.metrics import delay_distribution
     >>> fig = time_to_open_figure(delay_distribution([600, 7200]), "Time to open")
     >>> [tr.name for tr in fig.data]
     ['Opens in bin', 'Cumulative share']
+    >>> fig = time_to_open_figure(delay_distribution([600, 7200]), "Time to click", event="click")
+    >>> [tr.name for tr in fig.data], fig.layout.yaxis.title.text
+    (['Clicks in bin', 'Cumulative share'], 'Share of clicks')
     """
     if dist.n == 0:
         return empty_figure(title)
+    noun = f"{event}s"
     fig = new_figure(title)
     labels = [_edge_label(e) for e in dist.edges_s[1:]]
     per_bin = np.asarray(dist.counts, dtype=np.float64) / dist.n
-    fig.add_trace(go.Bar(x=labels, y=per_bin.tolist(), name="Opens in bin", marker=dict(color=PALETTE[5]),
-                         hovertext=[f"{lab}: {format_count(c)} opens ({format_rate(s)})"
+    fig.add_trace(go.Bar(x=labels, y=per_bin.tolist(), name=f"{noun.capitalize()} in bin",
+                         marker=dict(color=PALETTE[5]),
+                         hovertext=[f"{lab}: {plural(c, event)} ({format_rate(s)})"
                                     for lab, c, s in zip(labels, dist.counts, per_bin)], hoverinfo="text"))
     fig.add_trace(go.Scatter(x=labels, y=np.asarray(dist.cumulative_share, dtype=np.float64).tolist(),
                              name="Cumulative share", mode="lines+markers", line=dict(color=PALETTE[0], width=2.5),
-                             hovertext=[f"{lab}: {format_rate(s)} of opens" for lab, s in
+                             hovertext=[f"{lab}: {format_rate(s)} of {noun}" for lab, s in
                                         zip(labels, dist.cumulative_share)], hoverinfo="text"))
-    note = f"Median {format_duration(dist.median_s)} · half-life {format_duration(dist.half_life_s)}"
+    note = median_sentence(dist, event)
     if dist.beyond:
         note += f" · {format_count(dist.beyond)} later than {format_duration(dist.edges_s[-1])}"
     fig.add_annotation(text=note, x=1.0, y=1.0, xref="paper", yref="paper", xanchor="right", yanchor="bottom",
                        showarrow=False, font=dict(color=NEUTRAL))
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], title="Share of opens")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], title=f"Share of {noun}")
     fig.update_xaxes(type="category", title="Time after sending")
     fig.update_layout(legend=dict(y=1.08))
     return fig
+
+
+def median_sentence(dist: DelayDistribution, event: str = "open") -> str:
+    """The median delay as a reader takes it in at once.
+
+    >>> from octolib.metrics import delay_distribution
+    >>> median_sentence(delay_distribution([600, 1800, 7200]), "click")
+    'Half of all clicks came within 30 min'
+    """
+    return f"Half of all {event}s came within {format_duration(dist.median_s)}"
 
 
 def recency_figure(recency: Recency, title: str) -> go.Figure:

@@ -26,6 +26,9 @@ __all__ = [
     "register_theme",
     "new_figure",
     "empty_figure",
+    "nice_step",
+    "rate_axis",
+    "date_axis",
 ]
 
 TEMPLATE_NAME = "octopus"
@@ -106,3 +109,57 @@ def empty_figure(title: str, message: str = NO_DATA) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
+
+
+def nice_step(span: float, ticks: int = 5) -> float:
+    """A round tick step (1, 2 or 5 × 10^k) giving about ``ticks`` ticks over ``span``, so
+    axes read 0, 500, 1,000 and not 160, 1,210, 2,270.
+
+    >>> nice_step(2270), nice_step(0.011), nice_step(0)
+    (500.0, 0.005, 1.0)
+    """
+    import math
+
+    if not span > 0:
+        return 1.0
+    raw = span / max(1, ticks)
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * power:
+            return float(round(m * power, 12))
+    return float(10 * power)  # pragma: no cover - the loop always returns
+
+
+def rate_axis(top: float, headroom: float = 1.1) -> dict:
+    """y-axis settings for a rate whose largest value is ``top`` (a ratio in [0, 1]).
+
+    Every tick label is distinct: the step is round and the label has as many decimals as
+    the step needs (a 0-1% axis reads 0.0%, 0.2%, ... not 0%, 0%, 1%). An all-zero chart
+    gets a 0-5% axis instead of a crushed one. ``headroom`` leaves room above the top
+    (for labels printed outside bars).
+
+    >>> rate_axis(0.0)["tickformat"], rate_axis(0.01)["tickformat"], rate_axis(0.42)["tickformat"]
+    ('.0%', '.1%', '.0%')
+    """
+    import math
+
+    upper = top * headroom if top > 0 else 0.05
+    step = nice_step(upper)
+    decimals = max(0, math.ceil(-math.log10(step * 100) - 1e-9))
+    return dict(range=[0, upper], tick0=0, dtick=step, tickformat=f".{decimals}%")
+
+
+def date_axis(unit: str, buckets: int = 12) -> dict:
+    """x-axis settings for ``buckets`` buckets of ``unit``: a monthly chart gets ticks on
+    months ("Jan 2026"; every 3rd or 12th month when there are many), not plotly's weekly
+    default ("Jan 4, Jan 11").
+
+    >>> date_axis("month")["dtick"], date_axis("month", 30)["dtick"], date_axis("week")
+    ('M1', 'M3', {'type': 'date'})
+    """
+    if unit == "month":
+        every = 1 if buckets <= 14 else 3 if buckets <= 42 else 12
+        return dict(type="date", dtick=f"M{every}", tickformat="%b %Y")
+    if unit == "year":
+        return dict(type="date", dtick="M12", tickformat="%Y")
+    return dict(type="date")

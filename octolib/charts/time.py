@@ -20,12 +20,15 @@ from octolib.charts.theme import (
     NEUTRAL,
     PALETTE,
     TEMPLATE_NAME,
+    date_axis,
     empty_figure,
     new_figure,
+    nice_step,
+    rate_axis,
     register_theme,
 )
 from octolib.metrics.curves import Curve
-from octolib.metrics.display import format_count, format_rate
+from octolib.metrics.display import format_count, format_rate, plural
 from octolib.metrics.lists import Growth
 from octolib.metrics.ratios import is_small
 from octolib.metrics.timeseries import RateSeries, rolling_rate
@@ -55,7 +58,7 @@ def rate_over_time_figure(series: RateSeries, title: str, label: str = "Open rat
         return empty_figure(title)
     x = _dates(series.start)
     small = np.asarray(is_small(series.denominator), dtype=bool).reshape(-1)
-    hover = [f"{d}: {format_rate(r)}<br>{format_count(n)} of {format_count(den)}, {format_count(c)} campaigns"
+    hover = [f"{d}: {format_rate(r)}<br>{format_count(n)} of {format_count(den)}, {plural(c, 'campaign')}"
              + (" (small numbers)" if s and c else "")
              for d, r, n, den, c, s in zip(x, rate, series.numerator, series.denominator, series.count, small)]
     fig = new_figure(title)
@@ -79,16 +82,18 @@ def rate_over_time_figure(series: RateSeries, title: str, label: str = "Open rat
             hoverinfo="text",
         ))
     top = float(np.nanmax(rate))
-    fig.update_yaxes(tickformat=".0%", range=[0, max(top * 1.15, 0.01)], title=label)
-    fig.update_xaxes(type="date", title=f"Send date ({series.tz}, by {series.unit})")
+    fig.update_yaxes(title=label, **rate_axis(top))
+    fig.update_xaxes(title=f"Send date ({series.tz}, by {series.unit})", **date_axis(series.unit, len(series)))
     return fig
 
 
 def curve_figure(curves: Mapping[str, Curve] | Curve, title: str, y_title: str = "Open rate",
-                 as_share: bool = False) -> go.Figure:
+                 as_share: bool = False, nothing: str = "") -> go.Figure:
     """Metric curves after the send: one line per campaign (or per source) against hours.
 
-    ``as_share`` labels the axis as a share of all events instead of a rate.
+    ``as_share`` labels the axis as a share of all events instead of a rate. When every
+    value is 0 the chart says ``nothing`` (e.g. "No opens recorded") instead of drawing a
+    flat line on a crushed axis.
 
     >>> import numpy as np
     >>> from octolib.metrics import Curve
@@ -100,6 +105,8 @@ def curve_figure(curves: Mapping[str, Curve] | Curve, title: str, y_title: str =
     drawable = {k: c for k, c in named.items() if len(c) and not np.isnan(np.asarray(c.value, float)).all()}
     if not drawable:
         return empty_figure(title)
+    if all(np.nan_to_num(np.asarray(c.value, float)).max() <= 0 for c in drawable.values()):
+        return empty_figure(title, nothing or f"{y_title}: 0% throughout")
     fig = new_figure(title)
     top = 0.0
     for i, (name, c) in enumerate(drawable.items()):
@@ -113,8 +120,7 @@ def curve_figure(curves: Mapping[str, Curve] | Curve, title: str, y_title: str =
                        for h, r in zip(c.hours, v)],
             hoverinfo="text",
         ))
-    fig.update_yaxes(tickformat=".0%", range=[0, max(top * 1.1, 0.01)],
-                     title=f"{y_title} (share of all)" if as_share else y_title)
+    fig.update_yaxes(title=f"{y_title} (share of all)" if as_share else y_title, **rate_axis(top))
     fig.update_xaxes(title="Hours after sending", rangemode="tozero")
     fig.update_layout(showlegend=len(drawable) > 1 or bool(next(iter(drawable))))
     return fig
@@ -147,7 +153,32 @@ def list_growth_figure(growth: Growth, title: str) -> go.Figure:
                              line=dict(color=PALETTE[0], width=2.5),
                              hovertext=[f"{d}: {format_count(v)} subscribers" for d, v in zip(x, growth.subscribers)],
                              hoverinfo="text"), secondary_y=True)
-    fig.update_yaxes(title="Joined / left", secondary_y=False, zeroline=True, zerolinecolor=NEUTRAL)
-    fig.update_yaxes(title="Subscribers", secondary_y=True, showgrid=False, rangemode="tozero")
-    fig.update_xaxes(type="date", title=f"By {growth.unit}")
+    left, right = _aligned_ranges(np.asarray(growth.joined_count, dtype=np.float64),
+                                  np.asarray(growth.left_count, dtype=np.float64),
+                                  np.asarray(growth.subscribers, dtype=np.float64))
+    fig.update_yaxes(title="Joined / left", secondary_y=False, zeroline=True, zerolinecolor=NEUTRAL,
+                     range=left["range"], tick0=0, dtick=left["dtick"])
+    fig.update_yaxes(title="Subscribers", secondary_y=True, showgrid=False, zeroline=False,
+                     range=right["range"], tick0=0, dtick=right["dtick"], tickformat=",d")
+    fig.update_xaxes(title=f"By {growth.unit}", **date_axis(growth.unit, len(growth)))
     return fig
+
+
+def _aligned_ranges(joined: np.ndarray, left: np.ndarray, subscribers: np.ndarray) -> tuple[dict, dict]:
+    """Ranges for the two y axes of the growth chart with their zeros at the same height,
+    and round tick steps on both.
+
+    Without this the bars' axis (which goes below 0 for leaves) and the subscribers' axis
+    (which starts at 0) put their zeros at different heights, so the subscriber line seemed
+    to dip below 0, and plotly's own right-axis ticks landed on values like 1,210.
+
+    >>> l, r = _aligned_ranges(np.array([100.0]), np.array([50.0]), np.array([2000.0]))
+    >>> l["range"], r["range"], r["dtick"]
+    ([-55.0, 110.0], [-1100.0, 2200.0], 500.0)
+    """
+    up = max(float(np.nanmax(joined, initial=0.0)), 1.0) * 1.1
+    down = float(np.nanmax(left, initial=0.0)) * 1.1
+    top = max(float(np.nanmax(subscribers, initial=0.0)), 1.0) * 1.1
+    below = down / up  # the share of the axis under zero, as a multiple of the part above
+    return ({"range": [-down, up], "dtick": nice_step(up + down)},
+            {"range": [-top * below, top], "dtick": nice_step(top, ticks=6)})

@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from octolib.api import EmailOctopusClient
+    from octolib.commands.common import demo_exports, store_line
     from octolib.config import Settings
+    from octolib.metrics.display import plural
     from octolib.demo import DEMO_SEED, demo_server, demo_settings, pull_account_summary
     from octolib.store import connect
     from octolib.sync import run_sync
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         with EmailOctopusClient.from_settings(settings) as client:
             print(pull_account_summary(client).render())
         store = connect(settings)
-        print(f"store: {store.description}")
+        print(store_line(store))
         with EmailOctopusClient.from_settings(settings) as client:
             result = run_sync(store, client, full=args.full, trigger="demo", progress=True)
         print(result.table())
@@ -58,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
             {"id": d["emailoctopus_id"], "name": d.get("name")}
             for d in store.lists.find({}, {"emailoctopus_id": 1, "name": 1})])
         if added:
-            print(f"added {added} demo partners for the report builder (octo report --partners lists them)")
+            print(f"added {plural(added, 'demo partner')} for the report builder")
         store.close()
+        print(f"\nTo use the demo's data from another terminal (reports, exports):\n"
+              f"  {demo_exports(base.data_dir)}\n  octo report --partners")
         if args.no_serve:
             return 0
         return _serve(settings, args.port)
@@ -77,4 +81,4 @@ def _serve(settings, port: int) -> int:  # type: ignore[no-untyped-def]
     options = ServeOptions(notebooks_dir=resolve_notebooks_dir(None, Path.cwd()), port=port)
     print(f"\n  sign in as  {name}  with password  {password}\n  (a new password is made each time `octo demo` starts)\n")
     # Not exec: this process keeps the local EmailOctopus account alive for "Sync now".
-    return serve(settings, options, exec_=False)
+    return serve(settings, options, exec_=False, sign_in=f"sign in as {name} with the password above")

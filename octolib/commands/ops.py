@@ -129,12 +129,12 @@ def _mongo_uri(settings: Settings, store: Store) -> str:
 
 
 def run_backup(args: argparse.Namespace) -> int:
+    from octolib.commands.common import connect_existing
     from octolib.ops.backup import backup, default_archive_path, prune_backups
-    from octolib.store import connect
 
     settings = _settings()
     folder = args.dir or (args.out.parent if args.out else Path(settings.data_dir).expanduser() / "backups")
-    with connect(settings) as store:
+    with connect_existing(settings) as store:
         path = args.out or default_archive_path(folder, settings.db_name)
         result = backup(store, path, tool=args.tool, mongo_uri=_mongo_uri(settings, store))
     print(result.summary())
@@ -184,11 +184,15 @@ def _day(value: str | None, flag: str) -> date | None:
 
 def run_export(args: argparse.Namespace) -> int:
     from octolib.ops.export import export
-    from octolib.store import connect
+
+    from octolib.commands.common import connect_existing
+    from octolib.errors import ConfigError
 
     settings = _settings()
     since, until = _day(args.since, "--since"), _day(args.until, "--until")
-    with connect(settings) as store:
+    if since and until and until < since:
+        raise ConfigError(f"--until {until.isoformat()} is before --since {since.isoformat()}; swap them")
+    with connect_existing(settings) as store:
         if args.output:
             tmp = args.output.with_name(f".{args.output.name}.partial")
             try:
@@ -209,14 +213,14 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_retention(args: argparse.Namespace) -> int:
     from octolib.errors import ConfigError
+    from octolib.commands.common import connect_existing
     from octolib.ops.retention import thin_snapshots
-    from octolib.store import connect
 
     settings = _settings()
     days = settings.retention_days if args.days is None else args.days
     if days <= 0:
         raise ConfigError(f"--days must be greater than 0, got {days:g}")
-    with connect(settings) as store:
+    with connect_existing(settings) as store:
         result = thin_snapshots(store, days, tz=settings.timezone, dry_run=args.dry_run)
     print(result.summary())
     return 0

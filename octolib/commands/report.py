@@ -57,17 +57,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_report_command(args: argparse.Namespace) -> int:
     from octolib.config import Settings
     from octolib.errors import ConfigError
+    from octolib.metrics.display import plural
     from octolib.reports import partners as P
-    from octolib.reports.runner import list_reports, requests_for, run_batch
+    from octolib.commands.common import connect_existing, store_line
+    from octolib.reports.runner import check_dates, list_reports, requests_for, run_batch
     from octolib.store import connect
 
     settings = Settings.from_env()
-    store = connect(settings)
+    running = not (args.import_partners or args.export_partners or args.list_partners or args.note or args.history)
+    if running:  # every argument is checked before the store opens or any report starts
+        if not args.all and not args.partner:
+            raise ConfigError("say which partner: --partner SLUG (repeatable) or --all")
+        if args.all and args.partner:
+            raise ConfigError("--all and --partner exclude each other")
+        if args.workers < 1:
+            raise ConfigError(f"--workers must be 1 or more, got {args.workers}")
+        check_dates(args.date_from, args.date_to)
+    # Importing partners may start a store; everything else only reads one that exists.
+    store = connect(settings) if args.import_partners else connect_existing(settings)
     try:
         store.ensure_indexes()
         if args.import_partners:
             saved = P.import_partners(store, Path(args.import_partners), prune=args.prune)
-            print(f"imported {len(saved)} partner(s): {', '.join(p.slug for p in saved)}")
+            print(f"imported {plural(len(saved), 'partner')}: {', '.join(p.slug for p in saved)}")
             return 0
         if args.export_partners:
             text = P.export_partners_yaml(store)
@@ -92,16 +104,10 @@ def run_report_command(args: argparse.Namespace) -> int:
                 print(f"{when:%Y-%m-%d %H:%M}  {d['status']:9} {d['partner']:16} {d['template']:20} "
                       f"{(d.get('files') or {}).get('pdf', '') or d.get('error', '')}")
             return 0
-        if not args.all and not args.partner:
-            raise ConfigError("say which partner: --partner SLUG (repeatable) or --all")
-        if args.all and args.partner:
-            raise ConfigError("--all and --partner exclude each other")
-        if bool(args.date_from) != bool(args.date_to):
-            raise ConfigError("give both --from and --to, or neither (each partner's default_range)")
         requests = requests_for(store, None if args.all else args.partner, args.template, args.date_from, args.date_to)
         if not requests:
             raise ConfigError("no partner is defined: import a partners.yml first (octo report --import-partners)")
-        print(f"store: {store.description}; {len(requests)} report(s), {args.workers} at a time", file=sys.stderr)
+        print(f"{store_line(store)}\n{plural(len(requests), 'report')}, {args.workers} at a time", file=sys.stderr)
         bar = None
         if not args.no_progress:
             from tqdm import tqdm

@@ -63,6 +63,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def run_sync_command(args: argparse.Namespace) -> int:
     from octolib.api import EmailOctopusClient
+    from octolib.commands.common import store_line
     from octolib.config import Settings
     from octolib.store import connect
     from octolib.sync import run_sync
@@ -72,7 +73,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
     store = connect(settings)
     _sigterm_as_interrupt()
     try:
-        print(f"store: {store.description}", file=sys.stderr)
+        print(store_line(store), file=sys.stderr)
         result = run_sync(
             store,
             client,
@@ -91,6 +92,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
 
 
 def run_init_db(args: argparse.Namespace) -> int:
+    from octolib.commands.common import store_line
     from octolib.config import Settings
     from octolib.store import connect
     from octolib.store.mongod import LocalMongod
@@ -103,7 +105,7 @@ def run_init_db(args: argparse.Namespace) -> int:
     store = connect(settings)
     try:
         store.ensure_indexes()
-        print(f"store: {store.description} ({store.kind})")
+        print(store_line(store))
         for name in COLLECTIONS:
             coll = getattr(store, name)
             print(f"  {name:<28} {coll.estimated_document_count():>8} documents, "

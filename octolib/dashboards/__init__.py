@@ -31,12 +31,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from octolib.dashboards.registry import PAGES, PageSpec, page_spec
+from octolib.dashboards.registry import NAVIGATION, PAGES, PageSpec, page_spec
 
 __all__ = [
     *(spec.function for spec in PAGES),
     *(spec.builder for spec in PAGES),
-    "open_data", "DashboardData", "PAGES", "PageSpec", "page_spec",
+    "open_data", "DashboardData", "PAGES", "PageSpec", "page_spec", "NAVIGATION",
 ]
 
 #: Where each lazily imported name lives: the page functions and builders from the registry.

@@ -19,7 +19,7 @@ import numpy as np
 
 from octolib.config import Settings
 from octolib.dashboards.data import DashboardData, local_day_bounds
-from octolib.dashboards.widgets import Page
+from octolib.dashboards.widgets import IsoDateInput, Page
 from octolib.errors import OctoError
 
 __all__ = ["Dashboard", "DateRange", "open_data", "cache_dir_for", "page_for_settings", "PRESETS"]
@@ -104,8 +104,8 @@ class DateRange:
         self.tz = tz
         self.preset = w.Dropdown(options=[p for p, _ in PRESETS], value=default, description="Period",
                                  layout=w.Layout(width="220px"))
-        self.start = w.DatePicker(description="From", layout=w.Layout(width="200px"))
-        self.end = w.DatePicker(description="To", layout=w.Layout(width="200px"))
+        self.start = IsoDateInput(description="From")
+        self.end = IsoDateInput(description="To")
         self.widget = w.HBox([self.preset, self.start, self.end], layout=w.Layout(flex_flow="row wrap"))
         self._on_change = on_change
         self._applying = False

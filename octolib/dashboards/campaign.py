@@ -218,7 +218,7 @@ class CampaignDetailPage(Dashboard):
         elif t.in_progress[i] or int(c["opened"][i]) == 0:
             notes = [self._in_progress_text()] if t.in_progress[i] else []
             if int(c["opened"][i]) == 0:
-                notes.append("Nobody has opened this campaign yet, so the open and click charts are empty.")
+                notes.append("No opens are recorded for this campaign, so there is no open or click curve.")
             self.say("info", " ".join(notes))
         f = metrics.funnel(c["sent"][i:i + 1], np.asarray(r.delivered_count)[i:i + 1], c["opened"][i:i + 1],
                            c["clicked"][i:i + 1])
@@ -303,7 +303,8 @@ class CampaignDetailPage(Dashboard):
                                                                              np.asarray(snap.value)[week])
         title = (f"{label} in the week after sending" if horizon >= HORIZON_H else
                  f"{label} in the {horizon:.0f} hours since sending ({metrics.IN_PROGRESS}: up to the last sync)")
-        self.curve_chart.show(charts.curve_figure(curves, title, y_title=label))
+        self.curve_chart.show(charts.curve_figure(curves, title, y_title=label,
+                                                  nothing=f"No {'opens' if kind == 'opened' else 'clicks'} recorded"))
 
     def _draw_links(self) -> None:
         rows = self.data.links(self.campaign_id or "")

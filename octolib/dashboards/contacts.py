@@ -14,10 +14,12 @@ from octolib.dashboards.base import Dashboard, DateRange, page_for_settings
 from octolib.dashboards.campaigns import campaign_link
 from octolib.dashboards.data import DashboardData, in_window
 from octolib.dashboards.widgets import Column, DataTable, esc, section
+from octolib.metrics.display import plural
 
 __all__ = ["ContactsPage", "build_contacts", "contacts_page", "RECENCY"]
 
 ALL = "*"
+NO_HISTORY = "No opens, clicks, bounces or other events recorded for this contact."
 
 #: Engagement recency filters: label -> (kind, days).
 RECENCY: tuple[tuple[str, tuple[str, int]], ...] = (
@@ -66,8 +68,7 @@ class ContactsPage(Dashboard):
             Column("occurred_at", "When", kind="datetime"),
             Column("count", "Times", kind="count"),
         ], page_size=20, search_keys=["campaign", "event"], csv_name="contact-history.csv",
-            default_sort="occurred_at", tz=data.tz, empty_text="No opens, clicks, bounces or other events recorded "
-                                                               "for this contact.")
+            default_sort="occurred_at", tz=data.tz, empty_text=NO_HISTORY)
         self.history_note = w.HTML()
         self.body.children = [
             w.HBox([self.list_filter, self.status, self.recency], layout=w.Layout(flex_flow="row wrap")),
@@ -164,10 +165,12 @@ class ContactsPage(Dashboard):
 
     def _show_history(self) -> None:
         value = self.history_pick.value or ""
-        if "|" not in value:
+        if "|" not in value:  # nobody chosen yet: say what to do, not "nothing recorded"
+            self.history.empty_text = "Choose a contact above to see their opens, clicks and other events."
             self.history.set_rows([])
             self.history_note.value = ""
             return
+        self.history.empty_text = NO_HISTORY
         list_id, contact_id = value.split("|", 1)
         events = self.data.events()
         mine = events["contact_id"] == contact_id
@@ -184,8 +187,8 @@ class ContactsPage(Dashboard):
         email = next((r["email"] for r in self.table.visible_rows
                       if r["contact_id"] == contact_id and r["list_id"] == list_id), contact_id)
         kinds = sorted({r["event"] for r in rows})
-        self.history_note.value = (f'<div class="octo-muted">{esc(email)}: {len(rows)} events in '
-                                   f'{len({r["campaign_id"] for r in rows})} campaigns'
+        self.history_note.value = (f'<div class="octo-muted">{esc(email)}: {plural(len(rows), "event")} in '
+                                   f'{plural(len({r["campaign_id"] for r in rows}), "campaign")}'
                                    f'{" (" + esc(", ".join(kinds)) + ")" if kinds else ""}.</div>')
 
 

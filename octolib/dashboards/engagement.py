@@ -12,7 +12,8 @@ from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, DateRange, page_for_settings
 from octolib.dashboards.data import DashboardData, in_window
 from octolib.dashboards.widgets import Chart, section
-from octolib.metrics import format_count, format_duration
+from octolib.charts.engagement import median_sentence
+from octolib.metrics.display import plural
 
 __all__ = ["EngagementPage", "build_engagement", "engagement_page"]
 
@@ -37,7 +38,7 @@ class EngagementPage(Dashboard):
         self.recency = Chart("Recency")
         self.body.children = [
             w.HBox([self.period.widget, self.list_filter, self.kind], layout=w.Layout(flex_flow="row wrap")),
-            w.HTML(f'<div class="octo-muted">Times are shown in {data.tz} (OCTO_TIMEZONE).</div>'),
+            w.HTML(f'<div class="octo-muted">Times are shown in {data.tz}.</div>'),
             self.summary,
             section("Weekday and hour"), self.heatmap.widget,
             section("Time after sending"), self.time_to_open.widget,
@@ -97,8 +98,8 @@ class EngagementPage(Dashboard):
         index = metrics.index_of(events["campaign_id"][in_sel], t.cols["campaign_id"])
         delays = metrics.time_to_event(index, times, t.cols["sent_at"])
         self.delays = metrics.delay_distribution(delays)
-        self.time_to_open.show(charts.time_to_open_figure(
-            self.delays, f"Time from sending to {'open' if self.kind.value == 'opened' else 'click'}"))
+        event = "open" if self.kind.value == "opened" else "click"
+        self.time_to_open.show(charts.time_to_open_figure(self.delays, f"Time from sending to {event}", event=event))
         c = self.data.contacts()
         csel = np.ones(len(c["contact_id"]), dtype=bool) if pick in (None, ALL) else c["list_id"] == pick
         signup = c["created_at"][csel]
@@ -110,9 +111,8 @@ class EngagementPage(Dashboard):
         self.recency_result = metrics.engagement_recency(last, self.data.now())
         self.recency.show(charts.recency_figure(self.recency_result, "Contacts who opened or clicked recently"))
         self.summary.value = (
-            f'<div class="octo-sub">{format_count(len(times))} {label.lower()} from '
-            f'{format_count(int(chosen.sum()))} campaigns · median time to {label.lower()[:-1]}: '
-            f'{format_duration(self.delays.median_s)} · half-life {format_duration(self.delays.half_life_s)}</div>')
+            f'<div class="octo-sub">{plural(len(times), event)} from {plural(int(chosen.sum()), "campaign")} · '
+            f"{median_sentence(self.delays, event)}</div>")
 
 
 def build_engagement(data: DashboardData) -> EngagementPage:

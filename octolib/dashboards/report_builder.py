@@ -26,7 +26,8 @@ import ipywidgets as w
 from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData
-from octolib.dashboards.widgets import Column, DataTable, FileDownload, esc, section
+from octolib.dashboards.widgets import Column, DataTable, FileDownload, IsoDateInput, esc, section
+from octolib.metrics.display import plural
 
 if TYPE_CHECKING:
     from octolib.store import Store
@@ -74,7 +75,10 @@ class ReportBuilderPage(Dashboard):
         self.workers = workers
         self._runner = runner
         partners = list_partners(data.store)
-        self.partners = w.SelectMultiple(options=[(f"{p.name} ({p.slug})", p.slug) for p in partners],
+        # People read names: "Acme (case studies)", "Campaign summary", never slugs or paths.
+        self.partner_names: dict[str, str] = {p.slug: p.name for p in partners}
+        self.template_titles: dict[str, str] = {name: info.title for name, info in TEMPLATES.items()}
+        self.partners = w.SelectMultiple(options=[(p.name, p.slug) for p in partners],
                                          description="Partners", rows=min(8, max(3, len(partners))),
                                          layout=w.Layout(width="420px"))
         self.templates = w.SelectMultiple(options=[(info.title, name) for name, info in TEMPLATES.items()],
@@ -82,8 +86,8 @@ class ReportBuilderPage(Dashboard):
                                           layout=w.Layout(width="420px"))
         self.use_default_period = w.Checkbox(value=True, indent=False, layout=w.Layout(width="auto"),
                                              description="Use each partner's default period (untick to pick dates)")
-        self.date_from = w.DatePicker(description="From", disabled=True, layout=w.Layout(width="200px"))
-        self.date_to = w.DatePicker(description="To", disabled=True, layout=w.Layout(width="200px"))
+        self.date_from = IsoDateInput(description="From", disabled=True)
+        self.date_to = IsoDateInput(description="To", disabled=True)
         self.use_default_period.observe(self.guard(self._period_mode), "value")
         self.run_button = w.Button(description="Make reports", button_style="primary", icon="",
                                    layout=w.Layout(width="160px"))
@@ -142,8 +146,8 @@ class ReportBuilderPage(Dashboard):
         for d in docs:
             period = d.get("period") or {}
             rows.append({
-                "started_at": d.get("started_at"), "partner": d.get("partner", ""),
-                "template": d.get("template", ""),
+                "started_at": d.get("started_at"), "partner": self._partner_name(d.get("partner", "")),
+                "template": self._template_title(d.get("template", "")),
                 "period": f"{period.get('from', '')} to {period.get('to', '')}" if period else "",
                 "status": d.get("status", ""), "pages": d.get("pages"), "user": d.get("user", ""),
                 "error": d.get("error", ""), "report_id": d.get("report_id", ""),
@@ -234,7 +238,7 @@ class ReportBuilderPage(Dashboard):
         self.run_button.disabled = True
         self.progress.max, self.progress.value, self.progress.bar_style = len(requests), 0, "info"
         self.progress.layout.visibility = "visible"
-        self.progress_text.value = f'<span class="octo-muted">0 of {len(requests)} reports</span>'
+        self.progress_text.value = f'<span class="octo-muted">0 of {plural(len(requests), "report")}</span>'
         self._thread = threading.Thread(target=self._work, args=(requests,), name="octo-report-builder", daemon=True)
         self._thread.start()
         return True
@@ -247,11 +251,11 @@ class ReportBuilderPage(Dashboard):
 
         def progress(done: int, total: int, result: Any) -> None:
             self.progress.value = done
+            what = f"{self._partner_name(result.request.partner)}, {self._template_title(result.request.template)}"
             if not result.ok:
-                failed.append(f"{result.request.partner}/{result.request.template}: {result.error}")
-            self.progress_text.value = (f'<span class="octo-muted">{done} of {total} reports · last: '
-                                        f"{esc(result.request.partner)} / {esc(result.request.template)} "
-                                        f"{esc(result.status)}</span>")
+                failed.append(f"{what}: {result.error}")
+            self.progress_text.value = (f'<span class="octo-muted">{done} of {plural(total, "report")} · last: '
+                                        f"{esc(what)}: {esc(result.status)}</span>")
 
         store = None
         try:
@@ -278,17 +282,25 @@ class ReportBuilderPage(Dashboard):
             self.say("error", f"The batch could not run: {type(self.error).__name__}: {self.error}")
         elif failed:
             self.progress.bar_style = "warning"
-            self.say("warn", f"{len(failed)} report(s) failed, the others were made: " + "; ".join(failed))
+            made = len(self.batch.succeeded) if self.batch is not None else 0
+            self.say("warn", f"{plural(len(failed), 'report')} failed and {plural(made, 'report')} were made: "
+                             + "; ".join(failed))
         else:
             self.progress.bar_style = "success"
             n = len(self.batch.results) if self.batch is not None else 0
-            self.say("ok", f"{n} report(s) made in {self.batch.directory if self.batch else ''}.")
+            self.say("ok", f"{plural(n, 'report')} made: preview and download {'it' if n == 1 else 'them'} below.")
         self.guard(self.update)(store)
         if self.batch is not None and self.batch.succeeded:
             first = self.batch.succeeded[0].report_id
             if first in [v for _, v in self.pick.options]:
                 self.pick.value = first
                 self._show(self._pdf_of(first))
+
+    def _partner_name(self, slug: str) -> str:
+        return self.partner_names.get(slug, slug)
+
+    def _template_title(self, name: str) -> str:
+        return self.template_titles.get(name, name)
 
     def wait(self, timeout: float = 600.0) -> None:
         if self._thread is not None:

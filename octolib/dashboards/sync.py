@@ -6,6 +6,9 @@ to the thread that opened it) and its own API client; the kernel's main thread s
 so the page keeps answering while the sync works. Only one sync runs at a time: the
 ``sync`` lock of :mod:`octolib.sync` decides, whichever process holds it (another page,
 ``octo sync``, cron), and a second request is refused with a message saying who holds it.
+A click within ``COOLDOWN_S`` of the page's last run ending is refused too: an incremental
+sync with nothing new can finish in a few hundred milliseconds, so a double-click used to
+record two runs.
 
 Per-stage progress: :class:`octolib.sync.SyncService` draws tqdm bars and offers no
 callback, so :class:`WidgetSyncService` hands it bar objects with the same three methods
@@ -29,10 +32,14 @@ from octolib.dashboards.data import DashboardData, latest_sync, recent_runs
 from octolib.dashboards.widgets import Column, DataTable, esc, section
 from octolib.metrics import format_count, format_duration
 from octolib.vocabulary import STAGE_LABELS
+from octolib.metrics.display import plural
 
 __all__ = ["SyncPage", "WidgetSyncService", "StageBar", "build_sync", "sync_page", "STAGE_LABELS"]
 
 log = logging.getLogger(__name__)
+
+#: Seconds after a run of this page ends during which "Sync now" is refused (a double-click).
+COOLDOWN_S = 3.0
 
 
 
@@ -104,12 +111,12 @@ class StageBar:
         if self.total:
             self.bar.max = max(self.total, 1)
             self.bar.value = min(self.done, self.bar.max)
-            count = f"{format_count(self.done)} of {format_count(self.total)} {self.unit.strip()}s"
+            count = f"{format_count(self.done)} of {plural(self.total, self.unit.strip())} read"
         else:
             # Unknown total: the bar fills as work arrives, the text gives the count.
             self.bar.max = max(self.bar.max, self.done, 1)
             self.bar.value = self.done
-            count = f"{format_count(self.done)} {self.unit.strip()}s"
+            count = f"{plural(self.done, self.unit.strip())} read"
         if self.state == "succeeded":
             self.bar.value = self.bar.max  # a finished stage is full, whatever the estimate said
         extra = f" · {self.postfix}" if self.postfix else ""
@@ -169,9 +176,12 @@ class SyncPage(Dashboard):
 
     def __init__(self, data: DashboardData, settings: Settings,
                  client_factory: Callable[[Settings], Any] | None = None,
-                 store_factory: Callable[[Settings], Any] | None = None) -> None:
+                 store_factory: Callable[[Settings], Any] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(data, "Sync", "sync")
         self.settings = settings
+        self.clock = clock
+        self._ended_at: float | None = None
         self.client_factory = client_factory or _default_client
         self.store_factory = store_factory or _default_store
         self.run_button = w.Button(description="Sync now", button_style="primary", layout=w.Layout(width="140px"),
@@ -186,7 +196,7 @@ class SyncPage(Dashboard):
             Column("user", "User"),
             Column("status", "Status"),
             Column("duration", "Duration"),
-            Column("written", "Written", kind="count"),
+            Column("written", "Added or updated", kind="count"),
             Column("requests", "API requests", kind="count"),
             Column("errors", "Errors"),
         ], page_size=10, default_sort="started_at", csv_name="sync-runs.csv", tz=data.tz,
@@ -216,6 +226,10 @@ class SyncPage(Dashboard):
         if self.running:
             self.say("warn", "A sync started from this page is still running; wait for it to finish.")
             return False
+        if self._ended_at is not None and self.clock() - self._ended_at < COOLDOWN_S:
+            self.say("info", "A sync just finished (see above); nothing was started. Click again in a few "
+                             "seconds to run another.")
+            return False
         holder = self._lock_holder()
         if holder:
             self.say("warn", f"A sync is already running ({holder}). Only one sync runs at a time; "
@@ -229,7 +243,7 @@ class SyncPage(Dashboard):
         self.result, self.error = None, None
         self.run_button.disabled = True
         self.run_button.description = "Syncing…"
-        self._started = time.monotonic()
+        self._started = self.clock()
         self._thread = threading.Thread(target=self._work, args=(bool(self.full.value),), name="octo-dashboard-sync",
                                         daemon=True)
         self._thread.start()
@@ -285,10 +299,11 @@ class SyncPage(Dashboard):
     def _finished(self, runs: list[dict[str, Any]] | None, latest: Any) -> None:
         """On the worker thread, after the run: show the outcome and the runs. Touches no
         store (the page's connection belongs to the kernel's main thread)."""
+        self._ended_at = self.clock()
         self.running = False
         self.run_button.disabled = False
         self.run_button.description = "Sync now"
-        seconds = time.monotonic() - self._started
+        seconds = self._ended_at - self._started
         if self.error is not None:
             name = type(self.error).__name__
             if name == "SyncBusy":
@@ -303,10 +318,14 @@ class SyncPage(Dashboard):
             written = sum(int(c.get("inserted", 0)) + int(c.get("updated", 0)) for c in self.result.counts.values())
             errors = self.result.errors or []
             kind = "ok" if self.result.ok else "error"
-            text = (f"Sync {self.result.status} in {format_duration(seconds)}: {format_count(written)} documents "
-                    f"written, {format_count(self.result.requests)} API requests")
+            if written:
+                changes = f"{plural(written, 'record')} added or updated"
+            else:
+                changes = "nothing had changed since the last sync, so no record was added or updated"
+            text = (f"Sync {self.result.status} in {format_duration(seconds)}: {changes} "
+                    f"({plural(self.result.requests, 'API request')})")
             if errors:
-                text += f", {len(errors)} errors (see the table below)"
+                text += f", {plural(len(errors), 'error')} (see the table below)"
             self.say(kind, text + ".")
         if latest is not None:
             self.data.adopt(latest)

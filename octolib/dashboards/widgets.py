@@ -32,10 +32,12 @@ import ipywidgets as w
 import numpy as np
 import plotly.graph_objects as go
 import traitlets
+from ipywidgets.widgets.trait_types import Date, date_serialization
 
 from octolib import charts
 from octolib.dashboards.registry import NAVIGATION
 from octolib.metrics import format_count, format_rate
+from octolib.metrics.display import plural
 
 __all__ = [
     "Page",
@@ -43,6 +45,7 @@ __all__ = [
     "DataTable",
     "Chart",
     "FileDownload",
+    "IsoDateInput",
     "PageProbe",
     "kpi_cards",
     "esc",
@@ -157,6 +160,70 @@ export default {
     query = traitlets.Unicode("").tag(sync=True)
     viewed = traitlets.Int(0).tag(sync=True)
     preload = traitlets.Unicode("").tag(sync=True)  # a module to start loading on view
+
+
+class IsoDateInput(anywidget.AnyWidget):
+    """A date box that reads and writes ``YYYY-MM-DD``, whatever the browser's locale.
+
+    Why not ``ipywidgets.DatePicker``: the browser's native date input shows the visitor's
+    locale ("mm/dd/yyyy" in a US browser) and was clipped at the page's width ("mm/dd/yyy"),
+    while every date the dashboards and reports print is ISO. Same Python API as the
+    picker: ``value`` is a ``datetime.date`` or None, observable; ``disabled``; a label.
+    A typed text that is not a real day is marked and not applied.
+    """
+
+    _esm = """
+export default {
+  render({ model, el }) {
+    const label = document.createElement("label");
+    label.className = "octo-date";
+    label.style.cssText = "display:inline-flex;align-items:center;gap:6px;margin:2px 8px 2px 0";
+    const text = document.createElement("span");
+    const input = document.createElement("input");
+    input.type = "text";
+    input.placeholder = "YYYY-MM-DD";
+    input.inputMode = "numeric";
+    input.autocomplete = "off";
+    input.maxLength = 10;
+    input.style.cssText = "width:11ch;font:inherit;padding:2px 6px;border:1px solid #b0bec5;border-radius:2px";
+    const pad = (n) => String(n).padStart(2, "0");
+    const show = () => {
+      const v = model.get("value");
+      input.value = v ? `${v.year}-${pad(v.month + 1)}-${pad(v.date)}` : "";
+      input.disabled = model.get("disabled");
+      input.style.background = input.disabled ? "#f1f3f5" : "";
+      input.style.color = input.disabled ? "#8a949e" : "";
+      input.style.borderColor = "#b0bec5";
+      input.title = "";
+      text.textContent = model.get("description");
+    };
+    show();
+    model.on("change:value", show);
+    model.on("change:disabled", show);
+    model.on("change:description", show);
+    input.addEventListener("change", () => {
+      const raw = input.value.trim();
+      if (raw === "") { model.set("value", null); model.save_changes(); return; }
+      const m = /^(\\d{4})-(\\d{2})-(\\d{2})$/.exec(raw);
+      const d = m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])) : null;
+      if (!d || d.getUTCFullYear() !== +m[1] || d.getUTCMonth() !== +m[2] - 1 || d.getUTCDate() !== +m[3]) {
+        input.style.borderColor = "#d55e00";
+        input.title = "Write the date as YYYY-MM-DD, e.g. 2026-07-01";
+        return;
+      }
+      input.style.borderColor = "#b0bec5";
+      input.title = "";
+      model.set("value", { year: +m[1], month: +m[2] - 1, date: +m[3] });
+      model.save_changes();
+    });
+    label.append(text, input);
+    el.appendChild(label);
+  }
+};
+"""
+    value = Date(None, allow_none=True).tag(sync=True, **date_serialization)
+    description = traitlets.Unicode("").tag(sync=True)
+    disabled = traitlets.Bool(False).tag(sync=True)
 
 
 class FileDownload(anywidget.AnyWidget):
@@ -514,7 +581,7 @@ class DataTable:
         self.prev_button.disabled = self.page <= 0
         self.next_button.disabled = self.page >= self.pages - 1
         self.csv.disabled = n == 0
-        self.csv.label = f"Download CSV ({format_count(n)} rows)" if n else "Download CSV"
+        self.csv.label = f"Download CSV ({plural(n, 'row')})" if n else "Download CSV"
 
     def csv_text(self) -> str:
         """The visible rows (all pages) as CSV: raw values, times in ISO 8601 UTC."""

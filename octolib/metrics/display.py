@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MISSING", "format_rate", "format_count", "format_delta", "format_duration"]
+__all__ = ["MISSING", "format_rate", "format_count", "format_delta", "format_duration", "plural",
+           "format_rates_apart"]
 
 #: What a missing or undefined value prints as.
 MISSING = "—"
@@ -85,3 +86,49 @@ def format_duration(seconds: Any) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def format_rates_apart(value: Any, threshold: Any, digits: int = 1, max_digits: int = 4) -> tuple[str, str]:
+    """``value`` and ``threshold`` as percentages with the same number of decimals, enough
+    for two different numbers to print differently.
+
+    Why: a flag compares the exact values, so "bounce rate 2.0% is above 2.0%" was true
+    and unreadable; printing both with one more decimal ("2.04% is above 2.00%") keeps the
+    message honest without rounding away the difference.
+
+    >>> format_rates_apart(0.0204, 0.02), format_rates_apart(0.03, 0.02)
+    (('2.04%', '2.00%'), ('3.0%', '2.0%'))
+    >>> format_rates_apart(float("nan"), 0.02)
+    ('—', '2.0%')
+    """
+    for d in range(digits, max_digits + 1):
+        a, b = format_rate(value, d), format_rate(threshold, d)
+        if a != b or a == MISSING:
+            return a, b
+    return a, b
+
+
+def plural(n: Any, singular: str, plural_form: str | None = None) -> str:
+    """A count and its noun, agreeing: "1 event", "3 events", "1,200 rows", "2 categories".
+
+    The one pluralising helper of every surface (so no "1 events" or "report(s)"). The
+    plural is ``singular + "s"`` unless given, or ``"ies"`` for a consonant + y.
+
+    >>> plural(1, "event"), plural(3, "campaign"), plural(0, "row"), plural(1200, "row")
+    ('1 event', '3 campaigns', '0 rows', '1,200 rows')
+    >>> plural(2, "category"), plural(1, "person", "people"), plural(2, "person", "people")
+    ('2 categories', '1 person', '2 people')
+    """
+    count = _number(n)
+    if count is None:
+        return f"{MISSING} {plural_form or _plural(singular)}"
+    word = singular if count == 1 else (plural_form or _plural(singular))
+    return f"{format_count(count)} {word}"
+
+
+def _plural(word: str) -> str:
+    if len(word) > 1 and word.endswith("y") and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es"
+    return word + "s"

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from octolib.metrics.compare import trailing_history
-from octolib.metrics.display import format_rate
+from octolib.metrics.display import format_rate, format_rates_apart
 from octolib.metrics.rates import CampaignRates
 
 __all__ = ["FlagThresholds", "CampaignFlags", "campaign_flags"]
@@ -69,11 +69,11 @@ class CampaignFlags:
         out: list[str] = []
         for i in np.flatnonzero(self.any):
             if self.high_bounce[i]:
-                out.append(f"{names[i]}: bounce rate {format_rate(self.values.bounce_rate[i])} "
-                           f"is above {format_rate(t.bounce_rate)}")
+                value, limit = format_rates_apart(self.values.bounce_rate[i], t.bounce_rate)
+                out.append(f"{names[i]}: bounce rate {value} is above {limit}")
             if self.high_complaints[i]:
-                out.append(f"{names[i]}: complaint rate {format_rate(self.values.complaint_rate[i], 2)} "
-                           f"is above {format_rate(t.complaint_rate, 2)}")
+                value, limit = format_rates_apart(self.values.complaint_rate[i], t.complaint_rate, 2)
+                out.append(f"{names[i]}: complaint rate {value} is above {limit}")
             if self.open_drop[i]:
                 out.append(f"{names[i]}: open rate {format_rate(self.values.open_rate[i])} is more than "
                            f"{t.open_drop_sigma:g} standard deviations below the list's recent median "

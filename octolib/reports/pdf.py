@@ -6,16 +6,23 @@ charts, each heading kept with what follows), and "About these numbers" (provena
 the metric definitions). Every page has a footer with the provenance line and
 "Page X of Y".
 
-Deterministic by construction (STYLE.md §11): ``invariant=1`` fixes ReportLab's dates and
-ids, the fonts are the Vera TTFs shipped inside ReportLab (the same glyphs on every
-machine, wider coverage than the PDF base fonts), and nothing run-specific (wall clock,
-report id, user) is printed: the same data gives the same bytes.
+Deterministic by construction (STYLE.md §11): ``invariant=1`` fixes ReportLab's ids, the
+fonts are the Vera TTFs shipped inside ReportLab (the same glyphs on every machine, wider
+coverage than the PDF base fonts), and nothing run-specific (report id, user) is printed:
+the same data *and the same creation date* give the same bytes.
+
+The creation date in the PDF's metadata is the real one (``created``, default now, UTC):
+a partner's PDF viewer shows when the report was made, not ReportLab's invariant
+2000-01-01. A test that wants byte-identical output passes ``reproducible=True`` (that
+fixed date) or the ``created`` of the PDF it compares with (see :func:`creation_date`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -23,7 +30,7 @@ from xml.sax.saxutils import escape
 from octolib import __version__
 from octolib.reports.document import Chart, Paragraph, ReportDocument, Table
 
-__all__ = ["build_pdf", "build_pdf_counted", "write_pdf", "PAGE_SIZE"]
+__all__ = ["build_pdf", "build_pdf_counted", "write_pdf", "creation_date", "PAGE_SIZE"]
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +221,10 @@ def _logo(path: str, max_w: float, max_h: float) -> Any | None:
     return image
 
 
-def _make_canvas(doc: ReportDocument, pages: list[int]) -> Any:
+def _make_canvas(doc: ReportDocument, pages: list[int], created: datetime | None = None) -> Any:
     """A canvas class that draws the cover band, the footer and "Page X of Y" on every page
-    (and appends the page count to ``pages``)."""
+    (and appends the page count to ``pages``); ``created`` (UTC) is the metadata's
+    CreationDate and ModDate, None keeps ReportLab's invariant date."""
     from reportlab.lib import colors
     from reportlab.pdfgen import canvas
 
@@ -229,6 +237,9 @@ def _make_canvas(doc: ReportDocument, pages: list[int]) -> Any:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._pages: list[dict[str, Any]] = []
+            if created is not None:
+                stamp = created.astimezone(timezone.utc).strftime("D:%Y%m%d%H%M%S+00'00'")
+                self.setDateFormatter(lambda *_ymdhms: stamp)
 
         def showPage(self) -> None:  # noqa: N802 - ReportLab's name
             self._pages.append(dict(self.__dict__))
@@ -265,13 +276,25 @@ def _make_canvas(doc: ReportDocument, pages: list[int]) -> Any:
     return NumberedCanvas
 
 
-def build_pdf(doc: ReportDocument) -> bytes:
-    """The PDF bytes for ``doc``. Identical input gives identical bytes."""
-    return build_pdf_counted(doc)[0]
+def build_pdf(doc: ReportDocument, *, created: datetime | None = None, reproducible: bool = False) -> bytes:
+    """The PDF bytes for ``doc``, made ``created`` (default: now). Identical input and
+    creation date give identical bytes; ``reproducible=True`` fixes the date (tests)."""
+    return build_pdf_counted(doc, created=created, reproducible=reproducible)[0]
 
 
-def build_pdf_counted(doc: ReportDocument) -> tuple[bytes, int]:
-    """``(pdf bytes, number of pages)`` for ``doc``."""
+def creation_date(pdf: bytes) -> datetime | None:
+    """The CreationDate in a PDF's metadata (UTC), or None: what to pass as ``created`` to
+    rebuild the same bytes."""
+    found = re.search(rb"/CreationDate \(D:(\d{14})", pdf)
+    if not found:
+        return None
+    return datetime.strptime(found.group(1).decode("ascii"), "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+
+
+def build_pdf_counted(doc: ReportDocument, *, created: datetime | None = None,
+                      reproducible: bool = False) -> tuple[bytes, int]:
+    """``(pdf bytes, number of pages)`` for ``doc``; ``created`` and ``reproducible`` as
+    :func:`build_pdf`."""
     from reportlab.lib import colors
     from reportlab.platypus import CondPageBreak, PageBreak, SimpleDocTemplate, Spacer
     from reportlab.platypus import Table as RLTable
@@ -346,14 +369,16 @@ def build_pdf_counted(doc: ReportDocument) -> tuple[bytes, int]:
         ]))
         story.append(rl)
     pages: list[int] = []
-    template.build(story, canvasmaker=_make_canvas(doc, pages))
+    when = None if reproducible else (created or datetime.now(timezone.utc))
+    template.build(story, canvasmaker=_make_canvas(doc, pages, when))
     return buf.getvalue(), pages[-1]
 
 
-def write_pdf(doc: ReportDocument, path: str | Path) -> Path:
-    """Build and write the PDF; returns the path written."""
+def write_pdf(doc: ReportDocument, path: str | Path, *, created: datetime | None = None,
+              reproducible: bool = False) -> Path:
+    """Build and write the PDF (``created``, ``reproducible`` as :func:`build_pdf`); returns the path."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(build_pdf(doc))
+    out.write_bytes(build_pdf(doc, created=created, reproducible=reproducible))
     return out
 

@@ -63,6 +63,8 @@ __all__ = [
     "RUNNER_PARAMETERS",
     "template_parameters",
     "check_parameters",
+    "check_dates",
+    "check_request",
     "requests_for",
     "run_batch",
     "run_report",
@@ -188,6 +190,37 @@ def check_parameters(path: Path, parameters: Mapping[str, Any]) -> None:
     for name, value in parameters.items():
         if not isinstance(value, (str, int, float, bool, type(None), list, dict)):
             raise ConfigError(f"parameter {name!r} must be a literal (text, number, list), got {type(value).__name__}")
+
+
+def check_dates(date_from: str, date_to: str, *, names: tuple[str, str] = ("--from", "--to")) -> None:
+    """ConfigError (one line naming the value and the format) unless the period is usable.
+
+    Both or neither (empty means the partner's ``default_range``); each a real
+    ``YYYY-MM-DD`` day; the end not before the start. Checked before any kernel starts,
+    because a bad date otherwise fails inside every report of a batch.
+    """
+    from octolib.reports.period import Period, parse_day
+
+    if bool(date_from) != bool(date_to):
+        raise ConfigError(f"give both {names[0]} and {names[1]}, or neither (each partner's default_range)")
+    if not date_from:
+        return
+    start, end = parse_day(date_from, names[0]), parse_day(date_to, names[1])
+    if end < start:
+        raise ConfigError(f"{names[1]} {end.isoformat()} is before {names[0]} {start.isoformat()}; swap them")
+    Period(start, end)
+
+
+def check_request(request: ReportRequest, templates_dir: Path | None = None) -> None:
+    """Everything about one request that can be wrong before a kernel starts.
+
+    The template exists and declares every parameter given, and the dates are days in
+    order. :func:`run_batch` checks every request with this before it records or starts
+    any, so bad input fails once, with one line, and leaves no history.
+    """
+    check_dates(request.date_from, request.date_to)
+    path = notebook_path(request.template, templates_dir)
+    check_parameters(path, {**{name: "" for name in RUNNER_PARAMETERS}, **dict(request.parameters)})
 
 
 # -- running ------------------------------------------------------------------------------
@@ -318,8 +351,9 @@ def requests_for(store: Store, partners: Sequence[str] | None = None, templates:
                  date_from: str = "", date_to: str = "") -> list[ReportRequest]:
     """Requests for some (default: all stored) partners x some (default: all) templates.
 
-    Unknown partner slugs or templates raise before anything runs.
+    Unknown partner slugs or templates and bad dates raise before anything runs.
     """
+    check_dates(date_from, date_to)
     slugs = list(partners) if partners else [p.slug for p in list_partners(store)]
     for slug in slugs:
         get_partner(store, slug)
@@ -359,6 +393,8 @@ def run_batch(
     from octolib.store import connect
 
     requests = list(requests)
+    for request in requests:  # bad input fails here, before any history row or kernel
+        check_request(request, templates_dir)
     own_store = store is None
     if own_store:
         store = connect(settings)

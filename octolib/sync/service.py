@@ -148,7 +148,8 @@ class SyncResult:
                  for r in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         head = (f"sync {self.status} in {self.seconds:.1f} s: {self.requests} requests, {self.retries} retries, "
-                f"{self.rate_limit_waits} rate-limit waits ({self.wait_seconds:.1f} s)"
+                + (f"{self.rate_limit_waits} rate-limit waits (together {self.wait_seconds:.1f} s, "
+                 f"summed over the parallel requests)" if self.rate_limit_waits else "no rate-limit waits")
                 + (f"; resumed run {self.resumed_from}" if self.resumed_from else ""))
         out = [head, *lines]
         for err in self.errors:
