@@ -131,7 +131,7 @@ class CampaignsPage(Dashboard):
                 "campaign_id": str(t.cols["campaign_id"][i]),
                 "name": str(t.cols["name"][i]) or "(no name)",
                 "subject": str(t.cols["subject"][i]),
-                "list": t.list_label(i),
+                "list": t.list_label(int(i)),
                 "list_id": str(t.cols["list_id"][i]),
                 "settled": bool(t.settled[i]),
                 "status": str(t.cols["status"][i]),

@@ -23,7 +23,7 @@ import pickle
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -159,16 +159,16 @@ class CampaignTable:
     rates: metrics.CampaignRates
     flags: metrics.CampaignFlags
     list_names: dict[str, str]
-    #: settled at the data's as-of time (``octolib.metrics.maturity``); None: all are
-    settled: np.ndarray | None = None
-    #: started but not settled: shown apart and marked "in progress"
-    in_progress: np.ndarray | None = None
+    #: settled at the data's as-of time (``octolib.metrics.maturity``); not given: all are
+    settled: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
+    #: started but not settled: shown apart and marked "in progress"; not given: none is
+    in_progress: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __post_init__(self) -> None:
         n = len(self.cols["campaign_id"])
-        if self.settled is None:
+        if len(self.settled) != n:
             self.settled = np.ones(n, dtype=bool)
-        if self.in_progress is None:
+        if len(self.in_progress) != n:
             self.in_progress = np.zeros(n, dtype=bool)
 
     def __len__(self) -> int:
