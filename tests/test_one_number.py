@@ -21,7 +21,7 @@ import pytest
 
 from octolib.api.client import EmailOctopusClient
 from octolib.config import Settings
-from octolib.dashboards.campaign_detail import build_campaign_detail
+from octolib.dashboards.campaign import build_campaign_detail
 from octolib.dashboards.campaigns import build_campaigns
 from octolib.dashboards.data import DashboardData
 from octolib.dashboards.rates import RATE_CHOICES
