@@ -1,7 +1,9 @@
 """The report templates: their names, titles, versions and notebooks.
 
-A template is a papermill notebook in ``report_notebooks/`` (its ``parameters`` cell is its
-contract) plus a builder in :mod:`octolib.reports.builders` that does the computing. The
+A template is a papermill notebook (its ``parameters`` cell is its contract) plus a
+builder in :mod:`octolib.reports.builders` that does the computing. The package ships the
+notebooks; reports run from the analysts' copies in the workspace's ``_report_templates/``
+(:mod:`octolib.workspace`), so an edit made in JupyterLab is what runs. The
 version printed in every PDF footer lives here, next to the builder it describes: bump it
 when a template's numbers or layout change, so an old PDF can be told from a new one.
 """
@@ -15,8 +17,9 @@ from octolib.errors import ConfigError
 
 __all__ = ["TemplateInfo", "TEMPLATES", "DEFAULT_TEMPLATES_DIR", "template_info", "notebook_path"]
 
-#: ``report_notebooks/`` of the source tree (the package is installed editable).
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "report_notebooks"
+#: The templates the package ships (``report_notebooks/`` of the repository). Reports run
+#: from the workspace's copies; this is what seeds them, and what tests read.
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "bundled" / "report_templates"
 
 
 @dataclass(frozen=True)
@@ -65,5 +68,6 @@ def notebook_path(name: str, templates_dir: Path | None = None) -> Path:
     info = template_info(name)
     path = Path(templates_dir or DEFAULT_TEMPLATES_DIR) / info.notebook
     if not path.is_file():
-        raise ConfigError(f"template notebook {path} is missing; restore it from the repository (report_notebooks/)")
+        raise ConfigError(f"template notebook {path} is missing; restore it from the package's copy in "
+                          f"{DEFAULT_TEMPLATES_DIR} (a workspace re-seeds a deleted template on the next run)")
     return path
