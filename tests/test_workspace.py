@@ -149,3 +149,29 @@ def test_an_edited_workspace_template_is_what_the_next_report_runs(tmp_path):
     # The executed notebook (the provenance) is the edited one, and the edit survived the run.
     assert MARKER in Path(result.notebook).read_text()
     assert MARKER in (workspace.templates / "campaign_summary.ipynb").read_text()
+
+
+def test_octo_serve_serves_the_workspace_unless_told_otherwise(tmp_path, monkeypatch):
+    """The server's root dir (what JupyterLab shows) is the workspace the runner reads."""
+    import importlib
+    import importlib.util
+
+    from octolib.cli import main
+
+    # The launcher module is being moved (octolib.auth.server -> octolib.server.launch).
+    name = "octolib.server.launch" if importlib.util.find_spec("octolib.server") else "octolib.auth.server"
+    launcher = importlib.import_module(name)
+    seen = []
+    monkeypatch.setattr(launcher, "serve", lambda settings, options, **kw: seen.append(options) or 0)
+    monkeypatch.chdir(tmp_path)
+    for var in ("OCTO_WORKSPACE_DIR", "OCTO_MONGODB_URI"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OCTO_DATA_DIR", str(tmp_path / "data"))
+    assert main(["serve", "--port", "9999"]) == 0
+    root = seen[-1].notebooks_dir
+    assert root == (tmp_path / "data" / "workspace").resolve()
+    assert (root / "_report_templates" / "campaign_summary.ipynb").is_file() and (root / "overview.ipynb").is_file()
+
+    (tmp_path / "mine").mkdir()
+    assert main(["serve", "--notebooks-dir", str(tmp_path / "mine")]) == 0
+    assert seen[-1].notebooks_dir == (tmp_path / "mine").resolve()
