@@ -46,18 +46,22 @@ def ensure_venv() -> None:
     STAMP.write_text(_digest())
 
 
+APT_PACKAGES = ["chromium", "poppler-utils", "nginx"]  # charts and browser tests, previews, the TLS rehearsal
+
+
 def ensure_chromium() -> None:
-    """Browser tests need Debian's chromium; install it when we can (root + apt), else they skip."""
-    if shutil.which("chromium") or shutil.which("chromium-browser"):
+    """Browser tests need Debian's chromium (and the rehearsal nginx); install them when we can (root + apt)."""
+    if (shutil.which("chromium") or shutil.which("chromium-browser")) and shutil.which("pdftoppm") \
+            and shutil.which("nginx"):
         return
     if os.name != "nt" and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        print("installing chromium for the browser tests (apt-get) ...", flush=True)
+        print(f"installing {' '.join(APT_PACKAGES)} for the browser and rehearsal tests (apt-get) ...", flush=True)
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        ok = subprocess.call(["apt-get", "install", "-y", "-q", "chromium", "poppler-utils"], env=env,
+        ok = subprocess.call(["apt-get", "install", "-y", "-q", *APT_PACKAGES], env=env,
                              stdout=subprocess.DEVNULL) == 0
         if not ok:
             subprocess.call(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
-            subprocess.call(["apt-get", "install", "-y", "-q", "chromium", "poppler-utils"], env=env,
+            subprocess.call(["apt-get", "install", "-y", "-q", *APT_PACKAGES], env=env,
                             stdout=subprocess.DEVNULL)
     if not shutil.which("chromium"):
         print("note: chromium is not installed; browser tests will be skipped", flush=True)

@@ -35,6 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_MONGODB_URI", "", "MongoDB connection string. Empty = a local mongod if on PATH, else the embedded store."),
     Setting("OCTO_DB_NAME", "octopus", "Database name inside MongoDB."),
     Setting("OCTO_DATA_DIR", "~/.octopus", "Folder for the embedded store, a private mongod's data, reports and backups."),
+    Setting("OCTO_WORKSPACE_DIR", "", "The one folder analysts edit: dashboards and `_report_templates/`; JupyterLab shows it and reports run from it. Empty = OCTO_DATA_DIR/workspace. Seeded from the package; an edit is never overwritten."),
     Setting("OCTO_RATE_PER_S", "10", "Client-side request rate (tokens per second) for the EmailOctopus API."),
     Setting("OCTO_RATE_BURST", "100", "Token-bucket size (burst) for the EmailOctopus API."),
     Setting("OCTO_MAX_WORKERS", "4", "Concurrent requests in flight, so latency does not waste the rate budget."),
@@ -73,6 +74,7 @@ class Settings:
     mongodb_uri: str = field(default="", repr=False)
     db_name: str = "octopus"
     data_dir: Path = Path("~/.octopus").expanduser()
+    workspace_dir: Path | None = None  # None: data_dir / "workspace" (see workspace_root)
     rate_per_s: float = 10.0
     rate_burst: int = 100
     max_workers: int = 4
@@ -131,6 +133,7 @@ class Settings:
             mongodb_uri=get("OCTO_MONGODB_URI"),
             db_name=get("OCTO_DB_NAME") or "octopus",
             data_dir=Path(get("OCTO_DATA_DIR") or "~/.octopus").expanduser(),
+            workspace_dir=Path(get("OCTO_WORKSPACE_DIR")).expanduser() if get("OCTO_WORKSPACE_DIR") else None,
             rate_per_s=float(number("OCTO_RATE_PER_S", float)),
             rate_burst=int(number("OCTO_RATE_BURST", int)),
             max_workers=int(number("OCTO_MAX_WORKERS", int)),
@@ -172,6 +175,15 @@ class Settings:
                 "and export OCTO_API_KEY, or run with OCTO_DEMO=1 for the built-in demo account"
             )
         return self.api_key
+
+    @property
+    def workspace_root(self) -> Path:
+        """The analysts' workspace (octolib.workspace): OCTO_WORKSPACE_DIR, else under the data dir.
+
+        Derived rather than stored, so a test or a command that changes ``data_dir`` moves
+        the workspace with it unless one was set explicitly.
+        """
+        return Path(self.workspace_dir or Path(self.data_dir) / "workspace").expanduser()
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

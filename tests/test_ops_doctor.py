@@ -132,7 +132,8 @@ def test_whole_report_ok_then_failing(fake_server, tmp_path):
         run_sync(store, client, progress=False)
     report = doctor.run_doctor(settings, client_factory=no_sleep_client)
     assert report.ok, report.render()
-    assert [c.name for c in report.checks] == ["api key", "store", "indexes", "last sync", "disk", "backups", "smtp"]
+    assert [c.name for c in report.checks] == ["api key", "store", "indexes", "last sync", "disk", "backups", "smtp",
+                                                "chromium", "poppler"]
 
     broken = doctor.run_doctor(settings.replace(api_key="revoked-key-0000"), client_factory=no_sleep_client)
     assert not broken.ok and [c.name for c in broken.failed] == ["api key"]

@@ -6,22 +6,59 @@ is off (its default is a CDN URL) and plotly.js comes from plotly's own package 
 no request leaves the machine. With the server running, plotly warns "The kopts argument
 is ignored if using a server" on every call; the warning is expected and filtered here so
 it cannot land in a notebook cell, and from there in a PDF.
+
+The browser is found here, on ``PATH`` only (:func:`find_chromium`), and handed to kaleido
+by path. kaleido's own search also tries fixed places (``/usr/bin/chromium``) and a
+downloaded copy; octopus's check must be the one that decides, so that hiding Chromium,
+or a machine set up by the deployment guide without it, gives the same answer everywhere:
+a one-line error naming the package (:func:`require_chromium`), never an image-less PDF.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import warnings
 
 import plotly.graph_objects as go
 import plotly.io as pio
 
-__all__ = ["to_png", "to_html", "stop_png_server"]
+from octolib.errors import ConfigError
+
+__all__ = ["to_png", "to_html", "stop_png_server", "BROWSER_NAMES", "CHROMIUM_INSTALL", "find_chromium",
+           "require_chromium"]
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _started = False
+
+
+#: The executables that count as the browser, in order (Debian's ``chromium`` first).
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: How to get one, for the messages of the runner, the renderer and ``octo doctor``.
+CHROMIUM_INSTALL = "install it with `sudo apt-get install -y chromium` (Debian/Ubuntu; Google Chrome works too)"
+
+
+def find_chromium(path: str | None = None) -> str | None:
+    """The browser octopus draws charts with: the first of :data:`BROWSER_NAMES` on ``path``.
+
+    ``path`` is a ``PATH``-style string (``None``: this process's ``PATH``).
+    """
+    for name in BROWSER_NAMES:
+        found = shutil.which(name, path=path)
+        if found:
+            return found
+    return None
+
+
+def require_chromium(path: str | None = None) -> str:
+    """The browser's path, or a one-line :class:`ConfigError` naming what to install."""
+    found = find_chromium(path)
+    if not found:
+        raise ConfigError(f"report charts need Chromium, and none is on PATH (looked for {', '.join(BROWSER_NAMES)}): "
+                          f"{CHROMIUM_INSTALL}; `octo doctor` checks it")
+    return found
 
 
 def _ensure_server() -> None:
@@ -31,7 +68,7 @@ def _ensure_server() -> None:
             return
         import kaleido  # imported late: dashboards never need it
 
-        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+        kaleido.start_sync_server(mathjax=False, silence_warnings=True, path=require_chromium())
         _started = True
         log.info("kaleido image server started (MathJax off)")
 
@@ -39,8 +76,7 @@ def _ensure_server() -> None:
 def to_png(fig: go.Figure, width: int = 800, height: int = 400, scale: float = 2.0) -> bytes:
     """PNG bytes of ``fig`` at ``width``×``height`` CSS pixels times ``scale``.
 
-    Needs a Chromium that kaleido can find (Debian's ``chromium`` on PATH, or
-    ``BROWSER_PATH``); kaleido never downloads one here, it raises instead.
+    Needs Chromium on ``PATH`` (Debian's ``chromium``); ConfigError naming it otherwise.
     """
     _ensure_server()
     with warnings.catch_warnings():

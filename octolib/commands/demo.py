@@ -72,13 +72,14 @@ def run(args: argparse.Namespace) -> int:
 def _serve(settings, port: int) -> int:  # type: ignore[no-untyped-def]
     from octolib.auth.server import ServeOptions, resolve_notebooks_dir, serve
     from octolib.auth.users import ensure_demo_user, open_user_store
+    from octolib.workspace import prepare_workspace
 
     users = open_user_store(settings)
     try:
         name, password = ensure_demo_user(users)
     finally:
         users.close()
-    options = ServeOptions(notebooks_dir=resolve_notebooks_dir(None, Path.cwd()), port=port)
+    options = ServeOptions(notebooks_dir=resolve_notebooks_dir(str(prepare_workspace(settings).root), Path.cwd()), port=port)
     print(f"\n  sign in as  {name}  with password  {password}\n  (a new password is made each time `octo demo` starts)\n")
     # Not exec: this process keeps the local EmailOctopus account alive for "Sync now".
     return serve(settings, options, exec_=False, sign_in=f"sign in as {name} with the password above")

@@ -84,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     d = subparsers.add_parser("doctor", help="check the API key, the store, indexes, last sync, disk; exit 1 if wrong")
     d.add_argument("--fix", action="store_true", help="create missing indexes")
-    d.add_argument("--skip", action="append", default=[], choices=["api", "indexes", "sync", "disk", "backups", "smtp"],
+    d.add_argument("--skip", action="append", default=[], choices=["api", "indexes", "sync", "disk", "backups", "smtp", "chromium", "poppler"],
                    help="leave a check out (repeatable)")
     d.set_defaults(func=run_doctor_command)
 

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8866, help="port (default 8866)")
     p.add_argument("--notebooks-dir", default=None,
-                   help="folder to serve (default ./notebooks, else the repository's notebooks/)")
+                   help="folder to serve (default: the workspace, OCTO_WORKSPACE_DIR, seeded from the package)")
     p.add_argument("--secure", action="store_true",
                    help="deployment behind a TLS proxy (nginx): Secure cookies, trust X-Forwarded-For/Proto")
     p.add_argument("--kernel-cull-minutes", type=float, default=10.0,
@@ -34,10 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from octolib.auth.server import ServeOptions, resolve_notebooks_dir, serve
     from octolib.config import Settings
+    from octolib.workspace import prepare_workspace
 
     settings = Settings.from_env()
     options = ServeOptions(
-        notebooks_dir=resolve_notebooks_dir(args.notebooks_dir, Path.cwd()),
+        notebooks_dir=resolve_notebooks_dir(args.notebooks_dir or str(prepare_workspace(settings).root), Path.cwd()),
         host=args.host,
         port=args.port,
         secure=args.secure,

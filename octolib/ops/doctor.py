@@ -9,7 +9,9 @@ Checks, each ``ok``, ``warn`` or ``fail`` with what to do about it:
 - **last sync**: how long ago, and whether it succeeded;
 - **disk**: free space where the data dir lives;
 - **backups**: age of the newest archive in ``<data dir>/backups`` (a warning only);
-- **smtp**: when delivery is configured, that the server answers and accepts the login.
+- **smtp**: when delivery is configured, that the server answers and accepts the login;
+- **chromium**: the browser every chart of a PDF is drawn with (no browser, no reports);
+- **poppler**: ``pdftoppm``, for the report builder's page previews (a warning only).
 
 ``octo doctor`` exits 1 when any check fails; warnings alone exit 0. Each check is a small
 function taking what it needs (a store, settings, a clock), so tests run each one against
@@ -46,6 +48,8 @@ __all__ = [
     "check_disk",
     "check_backups",
     "check_smtp",
+    "check_chromium",
+    "check_poppler",
     "run_doctor",
 ]
 
@@ -310,6 +314,28 @@ def check_smtp(settings: Settings) -> Check:
     return Check(name, OK, f"{config.describe()} accepted the connection")
 
 
+def check_chromium(path: str | None = None) -> Check:
+    """Chromium on ``PATH`` (``path``: a PATH-style string), found the way reports find it."""
+    from octolib.charts.export import BROWSER_NAMES, CHROMIUM_INSTALL, find_chromium
+
+    name = "chromium"
+    found = find_chromium(path)
+    if not found:
+        return Check(name, FAIL, f"not on PATH (looked for {', '.join(BROWSER_NAMES)}): reports cannot draw charts "
+                     "and refuse to run", CHROMIUM_INSTALL)
+    return Check(name, OK, f"{found} (draws the charts of every PDF)")
+
+
+def check_poppler(path: str | None = None) -> Check:
+    """poppler's ``pdftoppm``: the report builder's previews. A warning: the PDFs do not need it."""
+    name = "poppler"
+    found = shutil.which("pdftoppm", path=path)
+    if not found:
+        return Check(name, WARN, "pdftoppm is not on PATH: the report builder shows no page previews",
+                     "install it with `sudo apt-get install -y poppler-utils`")
+    return Check(name, OK, f"{found} (report previews)")
+
+
 def run_doctor(
     settings: Settings,
     *,
@@ -353,6 +379,10 @@ def run_doctor(
         report.checks.append(check_backups(Path(settings.data_dir).expanduser() / "backups", now=now))
     if "smtp" not in skip:
         report.checks.append(check_smtp(settings))
+    if "chromium" not in skip:
+        report.checks.append(check_chromium())
+    if "poppler" not in skip:
+        report.checks.append(check_poppler())
     for c in report.checks:
         log.debug("doctor %s: %s %s", c.name, c.status, c.detail)
     return report

@@ -8,9 +8,16 @@ to each template as the literal ``image_server`` parameter; :func:`render_png` p
 figure's JSON there. A template run by hand (no server) renders in its own kernel.
 
 Also handled here: kaleido's server emits a "kopts" UserWarning on every call, which
-would land in an executed notebook's output, so warnings are silenced around it; and a
-machine without Chromium still gets its reports (``(None, reason)``: the PDF then says a
-chart is missing instead of the partner getting nothing).
+would land in an executed notebook's output, so warnings are silenced around it.
+
+A machine without Chromium gets no reports at all, never PDFs whose charts are missing:
+:func:`require_chromium` (called by the runner before anything runs, and by the renderer
+itself) raises a one-line error naming the package to install. The browser is found by
+octopus, on ``PATH`` only, and handed to kaleido by path: kaleido's own search also tries
+fixed places and a downloaded copy, so without this a check could pass or fail depending
+on where it was run, not on what the deployment guide installs (the search itself is
+:func:`octolib.charts.export.find_chromium`). A figure that fails on its own still comes
+out as ``(None, reason)``, which the PDF prints where the chart was.
 """
 
 from __future__ import annotations
@@ -24,7 +31,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["render_png", "render_local", "stop_local", "set_image_server", "ImageServer"]
+from octolib.charts.export import BROWSER_NAMES, CHROMIUM_INSTALL, find_chromium, require_chromium
+from octolib.errors import ConfigError
+
+__all__ = ["render_png", "render_local", "stop_local", "set_image_server", "ImageServer", "BROWSER_NAMES",
+           "CHROMIUM_INSTALL", "find_chromium", "require_chromium"]
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +50,30 @@ def set_image_server(url: str) -> None:
 
 
 def _ensure_kaleido() -> str:
-    """Start kaleido's sync server once per process; returns an error text or ''."""
+    """Start kaleido's sync server once per process on the browser octopus found.
+
+    Raises :class:`ConfigError` when there is no browser or it cannot start: every chart
+    would be missing, so the report must fail rather than go out without them.
+    """
     with _lock:
-        if _state["started"] or _state["error"]:
-            return _state["error"]
+        if _state["started"]:
+            return ""
+        if _state["error"]:
+            raise ConfigError(_state["error"])
+        browser = require_chromium()
         try:
             import kaleido
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+                kaleido.start_sync_server(mathjax=False, silence_warnings=True, path=browser)
             _state["started"] = True
-        except Exception as exc:  # noqa: BLE001 - no Chromium: charts are skipped, not the report
-            _state["error"] = f"static images unavailable: {type(exc).__name__}: {exc}"[:300]
+        except Exception as exc:  # noqa: BLE001 - any start failure means no chart at all
+            _state["error"] = (f"report charts need Chromium, and {browser} did not start "
+                               f"({type(exc).__name__}: {exc})"[:300] + f"; reinstall it: {CHROMIUM_INSTALL}")
             log.warning("%s", _state["error"])
-        return _state["error"]
+            raise ConfigError(_state["error"]) from None
+        return ""
 
 
 def stop_local() -> None:
@@ -77,10 +97,8 @@ def stop_local() -> None:
 
 
 def render_local(fig: Any, width: int = 900, height: int = 420, scale: float = 2.0) -> tuple[bytes | None, str]:
-    """Render in this process: ``(png, "")`` or ``(None, reason)``."""
-    error = _ensure_kaleido()
-    if error:
-        return None, error
+    """Render in this process: ``(png, "")``, ``(None, reason)`` for a bad figure, ConfigError without a browser."""
+    _ensure_kaleido()
     try:
         with _render_lock, warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -91,9 +109,10 @@ def render_local(fig: Any, width: int = 900, height: int = 420, scale: float = 2
 
 def render_png(fig: Any, width: int = 900, height: int = 420, scale: float = 2.0) -> tuple[bytes | None, str]:
     """``(png_bytes, "")`` for ``fig`` at ``width`` x ``height`` CSS pixels times ``scale``,
-    or ``(None, reason)`` when no image can be made here.
+    or ``(None, reason)`` when this figure cannot be drawn.
 
-    Uses the batch's :class:`ImageServer` when one was set, else renders locally.
+    Uses the batch's :class:`ImageServer` when one was set, else renders locally. Raises
+    :class:`ConfigError` when no chart can be drawn at all (no browser), here or there.
     """
     url = _state["server_url"]
     if url:
@@ -104,7 +123,10 @@ def render_png(fig: Any, width: int = 900, height: int = 420, scale: float = 2.0
             with urllib.request.urlopen(req, timeout=120) as resp:
                 return resp.read(), ""
         except urllib.error.HTTPError as exc:
-            return None, exc.read().decode("utf-8", "replace")[:300]
+            reason = exc.read().decode("utf-8", "replace")[:600]
+            if exc.code == 503:  # the server has no browser: no chart of this report can be drawn
+                raise ConfigError(reason) from None
+            return None, reason[:300]
         except OSError as exc:
             log.warning("image server %s unreachable (%s); rendering locally", url, exc)
     return render_local(fig, width, height, scale)
@@ -121,16 +143,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        status = 500
         try:
             length = int(self.headers.get("Content-Length", "0"))
             fig = pio.from_json(self.rfile.read(length).decode("utf-8"), skip_invalid=True)
             png, error = render_local(fig, int(q.get("width", 900)), int(q.get("height", 420)),
                                       float(q.get("scale", 2.0)))
+        except ConfigError as exc:  # no browser: 503 tells the kernel to fail its report
+            png, error, status = None, str(exc), 503
         except Exception as exc:  # noqa: BLE001 - a bad figure is that request's problem only
             png, error = None, f"{type(exc).__name__}: {exc}"[:300]
         if png is None:
             data = error.encode("utf-8")
-            self.send_response(500)
+            self.send_response(status)
         else:
             data = png
             self.send_response(200)

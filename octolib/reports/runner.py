@@ -386,12 +386,19 @@ def run_batch(
     report. ``store`` is opened from ``settings`` when not given. ``images=False`` skips
     the shared chart renderer (each kernel then renders its own charts). ``env_file`` is
     the ``.env`` the settings came from, if any (its path is passed, never its content).
+    Templates come from the workspace (``templates_dir`` None), and a machine without
+    Chromium fails here, before anything is recorded, rather than make PDFs without charts.
     """
     from contextlib import ExitStack
 
     from octolib.reports.images import ImageServer
     from octolib.store import connect
 
+    from octolib.reports.images import require_chromium
+    from octolib.workspace import prepare_workspace
+
+    templates_dir = templates_dir or prepare_workspace(settings).templates  # the analysts' copies
+    require_chromium()
     requests = list(requests)
     for request in requests:  # bad input fails here, before any history row or kernel
         check_request(request, templates_dir)

@@ -1,11 +1,13 @@
 """The template registry: every report template, once (name, builder, parameters, sections).
 
-A template is a papermill notebook ``report_notebooks/<name>.ipynb`` (its ``parameters``
-cell is its contract) plus a builder ``octolib/reports/builders/<name>.py`` whose
-``build(ctx)`` does the computing: one word for both, and a row here for the rest. The
-command line, the report builder page, the runner and partner schedules all read the
-template list from :data:`TEMPLATES`; ``tests/test_structure.py`` checks it against
-``report_notebooks/`` both ways.
+A template is a papermill notebook ``<name>.ipynb`` (its ``parameters`` cell is its
+contract) plus a builder ``octolib/reports/builders/<name>.py`` whose ``build(ctx)`` does
+the computing: one word for both, and a row here for the rest. The command line, the report
+builder page, the runner and partner schedules all read the template list from
+:data:`TEMPLATES`; ``tests/test_structure.py`` checks it against the shipped notebooks both
+ways. The package ships the notebooks (``report_notebooks/`` of the repository); reports run
+from the analysts' copies in the workspace's ``_report_templates/`` (:mod:`octolib.workspace`),
+so an edit made in JupyterLab is what runs.
 
 The version printed in every PDF footer lives here, next to the builder it describes: bump
 it when a template's numbers or layout change, so an old PDF can be told from a new one.
@@ -30,8 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["TemplateInfo", "TEMPLATES", "DEFAULT_TEMPLATES_DIR", "RUNNER_PARAMETERS", "template_info",
            "notebook_path"]
 
-#: ``report_notebooks/`` of the source tree (the package is installed editable).
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "report_notebooks"
+#: The templates the package ships (``report_notebooks/`` of the repository). Reports run
+#: from the workspace's copies; this is what seeds them, and what tests read.
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "bundled" / "report_templates"
 
 
 #: The parameters the runner sets in every template (each template must declare them).
@@ -103,5 +106,6 @@ def notebook_path(name: str, templates_dir: Path | None = None) -> Path:
     info = template_info(name)
     path = Path(templates_dir or DEFAULT_TEMPLATES_DIR) / info.notebook
     if not path.is_file():
-        raise ConfigError(f"template notebook {path} is missing; restore it from the repository (report_notebooks/)")
+        raise ConfigError(f"template notebook {path} is missing; restore it from the package's copy in "
+                          f"{DEFAULT_TEMPLATES_DIR} (a workspace re-seeds a deleted template on the next run)")
     return path
