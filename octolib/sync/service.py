@@ -63,7 +63,6 @@ from octolib.sync.documents import (
     list_doc,
     metrics_from_summary,
 )
-from octolib.sync.fetch import fetch_campaigns, fetch_contact_pages, fetch_links, fetch_lists, fetch_report_pages, fetch_summary
 from octolib.sync.runs import RunRecorder
 from octolib.sync.streams import DONE, ERROR, PAGE, stream_units
 from octolib.sync.writers import (
@@ -347,9 +346,9 @@ class SyncService:
         bar = self.progress.bar("lists", None, "list")
         try:
             docs = []
-            for page in fetch_lists(self.client):
-                docs.extend(list_doc(lst) for lst in page)
-                bar.update(len(page))
+            for page in self.client.list_pages():
+                docs.extend(list_doc(lst) for lst in page.items)
+                bar.update(len(page.items))
             for name, counts in save_lists(self.store, docs, self.clock(), self.rec.run_id).items():
                 self._count(name, counts)
             self._checkpoint()
@@ -382,8 +381,8 @@ class SyncService:
 
         def produce_registered(unit: tuple[str, str]) -> Iterable[Any]:
             entry = self.rec.contacts_open[self.rec.unit_key(*unit)]
-            return fetch_contact_pages(self.client, unit[0], unit[1], updated_gte=entry.get("gte"),
-                                       start_after=entry.get("cursor"))
+            return self.client.contact_pages(unit[0], status=unit[1], updated_gte=entry.get("gte"),
+                                             start_after=entry.get("cursor"))
 
         stream = stream_units(units, produce_registered, self.workers)
         try:
@@ -391,7 +390,7 @@ class SyncService:
                 key = self.rec.unit_key(*unit)
                 entry = self.rec.contacts_open[key]
                 if kind == PAGE:
-                    contacts, cursor = payload
+                    contacts, cursor = payload.items, payload.next_cursor
                     counts += save_contacts(self.store, [contact_doc(c) for c in contacts], self.clock())
                     seen = [as_utc(c.last_updated_at) for c in contacts if c.last_updated_at is not None]
                     if seen:
@@ -433,7 +432,7 @@ class SyncService:
     def _stage_campaigns(self) -> None:
         bar = self.progress.bar("campaigns", None, "campaign")
         try:
-            campaigns = [c for page in fetch_campaigns(self.client) for c in page]
+            campaigns = [c for page in self.client.campaign_pages() for c in page.items]
             stored = {
                 d["emailoctopus_id"]: d
                 for b in iter_batches(self.store.campaigns, {}, {"_id": 0, "emailoctopus_id": 1, "current_metrics": 1})
@@ -444,7 +443,7 @@ class SyncService:
 
             def summary(cid: str) -> tuple[str, Any]:
                 try:
-                    return cid, fetch_summary(self.client, cid)
+                    return cid, self.client.get_campaign_summary(cid)
                 except NotFound as exc:
                     return cid, exc
                 except APIError as exc:
@@ -484,7 +483,7 @@ class SyncService:
 
             def links(cid: str) -> tuple[str, Any]:
                 try:
-                    return cid, fetch_links(self.client, cid)
+                    return cid, self.client.get_campaign_links(cid)
                 except APIError as exc:
                     if isinstance(exc, (_FATAL + (ValidationError,))):
                         raise
@@ -532,11 +531,11 @@ class SyncService:
         bar = self.progress.bar("reports", len(units), "report")
         counts = Counts()
         rows: dict[tuple[str, str], list[Any]] = {}
-        stream = stream_units(units, lambda u: fetch_report_pages(self.client, u[0], u[1]), self.workers)
+        stream = stream_units(units, lambda u: self.client.campaign_report_pages(u[0], u[1]), self.workers)
         try:
             for unit, kind, payload in stream:
                 if kind == PAGE:
-                    rows.setdefault(unit, []).extend(payload[0])
+                    rows.setdefault(unit, []).extend(payload.items)
                     self._keep_lock()
                     continue
                 if kind == ERROR:
