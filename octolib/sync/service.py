@@ -84,6 +84,9 @@ log = logging.getLogger(__name__)
 #: The stages ``only`` can name, in the order they run.
 STAGES: tuple[str, ...] = ("lists", "contacts", "campaigns", "reports")
 
+#: About how many times a long stage saves its checkpoints (see ``SyncService._checkpoint``).
+CHECKPOINTS_PER_STAGE = 200
+
 LOCK_NAME = "sync"
 
 # Errors after which talking to the API again is pointless in this run.
@@ -235,6 +238,8 @@ class SyncService:
             ) from None
         self._owner = owner
         self._last_refresh = self.clock()
+        self._steps = 0
+        self._every = 1
         self.rec = RunRecorder(self.store, trigger=trigger, user=user or _whoami(), full=full,
                                only=None if only is None else plan, clock=self.clock,
                                resume_window=self.resume_window)
@@ -324,10 +329,27 @@ class SyncService:
                                 self.client.stats.requests)
         return outcome
 
-    def _checkpoint(self) -> None:
-        """Persist progress, and keep the lock while we work."""
+    def _checkpoint(self, *, step: bool = False) -> None:
+        """Persist progress, and keep the lock while we work.
+
+        ``step`` marks a checkpoint after one page or unit: those are saved every
+        ``self._every`` steps (:meth:`_pace`), because each save rewrites the run record,
+        whose queues grow with the account; saving after every unit made a stage cost
+        units x queue length. A resumed run redoes at most the steps since the last save,
+        which the idempotent writers make harmless.
+        """
+        if step:
+            self._steps += 1
+            if self._steps % self._every:
+                self._keep_lock()
+                return
         self.rec.save()
         self._keep_lock()
+
+    def _pace(self, units: int) -> None:
+        """Checkpoint a stage of ``units`` units about :data:`CHECKPOINTS_PER_STAGE` times (every unit when few)."""
+        self._steps = 0
+        self._every = max(1, units // CHECKPOINTS_PER_STAGE)
 
     def _keep_lock(self) -> None:
         """Push the lock's expiry every 30 s (at most a quarter of its TTL) while the run works."""
@@ -384,6 +406,7 @@ class SyncService:
             return self.client.contact_pages(unit[0], status=unit[1], updated_gte=entry.get("gte"),
                                              start_after=entry.get("cursor"))
 
+        self._pace(total // 100 + len(units) if total else len(units))
         stream = stream_units(units, produce_registered, self.workers)
         try:
             for unit, kind, payload in stream:
@@ -399,10 +422,10 @@ class SyncService:
                             entry["max_seen"] = top
                     entry["cursor"] = cursor
                     bar.update(len(contacts))
-                    self._checkpoint()
+                    self._checkpoint(step=True)
                 elif kind == DONE:
                     self._finish_contact_unit(key, entry)
-                    self._checkpoint()
+                    self._checkpoint(step=True)
                 else:
                     if isinstance(payload, NotFound):
                         if unit[0] not in missing_lists:
@@ -531,6 +554,7 @@ class SyncService:
         bar = self.progress.bar("reports", len(units), "report")
         counts = Counts()
         rows: dict[tuple[str, str], list[Any]] = {}
+        self._pace(len(units))
         stream = stream_units(units, lambda u: self.client.campaign_report_pages(u[0], u[1]), self.workers)
         try:
             for unit, kind, payload in stream:
@@ -550,8 +574,8 @@ class SyncService:
                 rows.pop(unit, None)
                 self.rec.reports_done.add(self.rec.unit_key(*unit))
                 bar.update(1)
-                self._finish_campaigns()
-                self._checkpoint()
+                self._finish_campaigns([unit[0]])
+                self._checkpoint(step=True)
             self._finish_campaigns()
             self._checkpoint()
         finally:
@@ -559,9 +583,15 @@ class SyncService:
             bar.close()
             self._count("engagement_events", counts)
 
-    def _finish_campaigns(self) -> None:
-        """Move campaigns whose report units are all done from the reports queue to the summary queue."""
-        for cid in list(self.rec.reports_pending):
+    def _finish_campaigns(self, campaign_ids: Sequence[str] | None = None) -> None:
+        """Move campaigns whose report units are all done from the reports queue to the summary queue.
+
+        ``campaign_ids`` limits the check to those (after one unit, only its campaign can
+        have finished: checking the whole queue each time cost units x campaigns).
+        """
+        if campaign_ids is None:
+            campaign_ids = list(self.rec.reports_pending)
+        for cid in [c for c in campaign_ids if c in self.rec.reports_pending]:
             if all(self.rec.unit_key(cid, t) in self.rec.reports_done for t in self.event_types):
                 self.rec.reports_pending.remove(cid)
                 if cid not in self.rec.summary_pending:

@@ -236,12 +236,17 @@ def _empty_summary() -> dict[str, Any]:
 _EVENT_FIELDS = {"_id": 0, "contact_id": 1, "event_type": 1, "count": 1, "occurred_at": 1, "last_occurred_at": 1}
 
 
+#: The event types a contact's summary is made of. They are filtered here, not in the query:
+#: a query on ``event_type`` makes the embedded store copy the set of every event of that
+#: type (most of the collection) on each call, while ``contact_id`` alone selects a few.
+_SUMMARY_TYPES = frozenset({"opened", "clicked"})
+
+
 def _summaries_for(store: Store, contact_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     events = []
     for chunk in _chunks(list(contact_ids), 100):
-        query = {"contact_id": {"$in": list(chunk)}, "event_type": {"$in": ["opened", "clicked"]}}
-        for batch in iter_batches(store.engagement_events, query, _EVENT_FIELDS):
-            events.extend(batch)
+        for batch in iter_batches(store.engagement_events, {"contact_id": {"$in": list(chunk)}}, _EVENT_FIELDS):
+            events.extend(d for d in batch if d.get("event_type") in _SUMMARY_TYPES)
     return summary_from_events(events)
 
 
@@ -271,10 +276,10 @@ def save_events(store: Store, docs: Sequence[Mapping[str, Any]], now: datetime) 
 def contacts_with_events(store: Store, campaign_ids: Sequence[str]) -> list[str]:
     """Distinct contact ids with an opened/clicked event in any of ``campaign_ids``."""
     ids: dict[str, None] = {}
-    for cid in campaign_ids:
-        query = {"campaign_id": cid, "event_type": {"$in": ["opened", "clicked"]}}
-        for batch in iter_batches(store.engagement_events, query, {"_id": 0, "contact_id": 1}):
-            ids.update(dict.fromkeys(str(d["contact_id"]) for d in batch))
+    for cid in campaign_ids:  # event_type filtered here, not in the query: see _SUMMARY_TYPES
+        fields = {"_id": 0, "contact_id": 1, "event_type": 1}
+        for batch in iter_batches(store.engagement_events, {"campaign_id": cid}, fields):
+            ids.update(dict.fromkeys(str(d["contact_id"]) for d in batch if d.get("event_type") in _SUMMARY_TYPES))
     return list(ids)
 
 
