@@ -167,15 +167,22 @@ def _bulk(collection: Any, key: Sequence[str], ops: list[Any]) -> None:
 
 
 def latest_values(collection: Any, key_field: str, value_field: str, ids: Iterable[str] | None = None) -> dict[str, Any]:
-    """``{id: value}`` of the latest snapshot (by ``snapshot_time``) per ``key_field``."""
-    pipeline: list[dict[str, Any]] = []
-    if ids is not None:
-        pipeline.append({"$match": {key_field: {"$in": list(ids)}}})
-    pipeline += [
+    """``{id: value}`` of the latest snapshot (by ``snapshot_time``) per ``key_field``.
+
+    ``ids`` are matched :data:`CHUNK` at a time: the embedded store checks every ``$in``
+    value against every candidate, so one ``$in`` of all campaigns costs campaigns squared.
+    """
+    tail: list[dict[str, Any]] = [
         {"$sort": {key_field: 1, "snapshot_time": -1}},
         {"$group": {"_id": f"${key_field}", "value": {"$first": f"${value_field}"}}},
     ]
-    return {row["_id"]: row.get("value") for row in collection.aggregate(pipeline)}
+    if ids is None:
+        return {row["_id"]: row.get("value") for row in collection.aggregate(tail)}
+    out: dict[str, Any] = {}
+    for chunk in _chunks(list(ids), CHUNK):
+        pipeline = [{"$match": {key_field: {"$in": list(chunk)}}}, *tail]
+        out.update((row["_id"], row.get("value")) for row in collection.aggregate(pipeline))
+    return out
 
 
 def _append_snapshots(collection: Any, key_field: str, value_field: str, values: Mapping[str, Mapping[str, Any]],
