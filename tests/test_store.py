@@ -196,8 +196,9 @@ def _old_style(store, name, docs):
 
 
 def test_a_store_with_object_ids_is_migrated_to_natural_ids_once_and_keeps_every_document(store):
-    events = [{"campaign_id": f"k{i % 7}", "contact_id": f"c{i}", "event_type": t, "count": i}
-              for i in range(300) for t in ("opened", "clicked")]
+    at = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    events = [{"campaign_id": f"k{i % 7}", "contact_id": f"c{i}", "event_type": t, "count": i,
+               "occurred_at": at + timedelta(minutes=i)} for i in range(300) for t in ("opened", "clicked")]
     contacts = [{"list_id": "L", "emailoctopus_id": f"c{i}", "email": f"c{i}@example.com"} for i in range(300)]
     _old_style(store, ENGAGEMENT_EVENTS, events)
     _old_style(store, CONTACTS, contacts + [{"email": "typed-in-by-hand@example.com"}])

@@ -250,7 +250,7 @@ class Store:
         except Exception as exc:
             raise StoreError(f"could not create the indexes in {self.description}: {exc}") from exc
 
-    def migrate_natural_ids(self, name: str, batch_size: int = 1000) -> int:
+    def migrate_natural_ids(self, name: str, batch_size: int = 200) -> int:
         """Re-key a collection written before natural ids; return how many documents moved.
 
         Runs when the collection lacks its marker index (:data:`_NATURAL_MARKS`), which
@@ -277,7 +277,10 @@ class Store:
                            if all(d.get(f) is not None for f in key) and d["_id"] != natural_id(name, d))
         for start in range(0, len(old_ids), batch_size):
             chunk = old_ids[start:start + batch_size]
-            copies = [dict(d, _id=natural_id(name, d)) for d in collection.find({"_id": {"$in": chunk}})]
+            # Small batches through iter_batches: the embedded store's find() and $in are
+            # quadratic in the batch.
+            copies = [dict(d, _id=natural_id(name, d))
+                      for batch in iter_batches(collection, {"_id": {"$in": chunk}}) for d in batch]
             try:
                 if copies:
                     collection.insert_many(copies, ordered=False)
