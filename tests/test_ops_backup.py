@@ -90,7 +90,8 @@ def test_round_trip_gives_back_every_document(synced, tmp_path):
         assert restored.restored == result.manifest.counts()
         assert everything(target) == before
         # Indexes octopus relies on are back, unique ones still unique.
-        assert target.contacts.index_information()["list_id_1_emailoctopus_id_1"]["unique"] is True
+        assert target.campaigns.index_information()["emailoctopus_id_1"]["unique"] is True
+        assert "contact_key" in target.contacts.index_information()  # contacts: unique by natural _id
     finally:
         target.close()
 

@@ -25,6 +25,8 @@ from octolib.config import Settings
 from octolib.errors import StoreError
 from octolib.store import (
     COLLECTIONS,
+    CONTACTS,
+    ENGAGEMENT_EVENTS,
     METRIC_KEYS,
     Store,
     campaign_arrays,
@@ -37,6 +39,7 @@ from octolib.store import (
     redact_uri,
     snapshot_arrays,
 )
+from octolib.store.core import NATURAL_KEYS, natural_id
 from octolib.store.locks import LockHeld, acquire_lock, new_owner, refresh_lock, release_lock
 from octolib.store.mongod import LocalMongod
 
@@ -157,17 +160,16 @@ def test_a_mongod_that_never_answers_is_killed_after_the_timeout(tmp_path):
 
 def test_ensure_indexes_is_idempotent_and_unique_keys_are_enforced(store):
     store.ensure_indexes()  # second call: no error, same indexes
-    info = store.contacts.index_information()
-    unique = [v["key"] for v in info.values() if v.get("unique")]
-    assert [("list_id", 1), ("emailoctopus_id", 1)] in [list(map(tuple, k)) for k in unique]
-    store.contacts.insert_one({"list_id": "L1", "emailoctopus_id": "c1"})
-    store.contacts.insert_one({"list_id": "L2", "emailoctopus_id": "c1"})  # same person, other list: fine
-    with pytest.raises(DuplicateKeyError):
-        store.contacts.insert_one({"list_id": "L1", "emailoctopus_id": "c1"})
-    store.engagement_events.insert_one({"campaign_id": "k", "contact_id": "c1", "event_type": "opened"})
-    store.engagement_events.insert_one({"campaign_id": "k", "contact_id": "c1", "event_type": "clicked"})
-    with pytest.raises(DuplicateKeyError):
-        store.engagement_events.insert_one({"campaign_id": "k", "contact_id": "c1", "event_type": "opened"})
+    # Contacts and events are unique by their natural _id (one primary-key check per insert).
+    for name, a, b in ((CONTACTS, {"list_id": "L1", "emailoctopus_id": "c1"}, {"list_id": "L2", "emailoctopus_id": "c1"}),
+                       (ENGAGEMENT_EVENTS, {"campaign_id": "k", "contact_id": "c1", "event_type": "opened"},
+                        {"campaign_id": "k", "contact_id": "c1", "event_type": "clicked"})):
+        coll = store.db[name]
+        coll.insert_one(dict(a, _id=natural_id(name, a)))
+        coll.insert_one(dict(b, _id=natural_id(name, b)))  # same person, other list / other event: fine
+        with pytest.raises(DuplicateKeyError):
+            coll.insert_one(dict(a, _id=natural_id(name, a)))
+        assert not [v for v in coll.index_information().values() if v.get("unique") and len(v["key"]) > 1]
     for coll in ("campaigns", "lists"):
         getattr(store, coll).insert_one({"emailoctopus_id": "x"})
         with pytest.raises(DuplicateKeyError):
@@ -175,6 +177,58 @@ def test_ensure_indexes_is_idempotent_and_unique_keys_are_enforced(store):
     store.users.insert_one({"username": "ana"})
     with pytest.raises(DuplicateKeyError):
         store.users.insert_one({"username": "ana"})
+
+
+def test_natural_ids_are_one_to_one():
+    a = natural_id(ENGAGEMENT_EVENTS, {"campaign_id": "a:b", "contact_id": "c", "event_type": "opened"})
+    b = natural_id(ENGAGEMENT_EVENTS, {"campaign_id": "a", "contact_id": "b:c", "event_type": "opened"})
+    assert a != b
+    uuid_key = {"list_id": "00000000-0000-1000-8000-000000000001", "emailoctopus_id": "f0e1d2c3-0000-1000-8000-00000000abcd"}
+    assert natural_id(CONTACTS, uuid_key) == f"{uuid_key['list_id']}:{uuid_key['emailoctopus_id']}"
+
+
+def _old_style(store, name, docs):
+    """Make ``name`` look like a store written before natural ids: ObjectIds, a unique compound index."""
+    coll = store.db[name]
+    coll.drop()
+    coll.create_index([(f, 1) for f in NATURAL_KEYS[name]], unique=True)
+    coll.insert_many([dict(d) for d in docs])
+
+
+def test_a_store_with_object_ids_is_migrated_to_natural_ids_once_and_keeps_every_document(store):
+    at = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    events = [{"campaign_id": f"k{i % 7}", "contact_id": f"c{i}", "event_type": t, "count": i,
+               "occurred_at": at + timedelta(minutes=i)} for i in range(300) for t in ("opened", "clicked")]
+    contacts = [{"list_id": "L", "emailoctopus_id": f"c{i}", "email": f"c{i}@example.com"} for i in range(300)]
+    _old_style(store, ENGAGEMENT_EVENTS, events)
+    _old_style(store, CONTACTS, contacts + [{"email": "typed-in-by-hand@example.com"}])
+    store.ensure_indexes()
+    for name, docs in ((ENGAGEMENT_EVENTS, events), (CONTACTS, contacts)):
+        stored = {d["_id"]: d for d in store.db[name].find({NATURAL_KEYS[name][0]: {"$exists": True}})}
+        assert len(stored) == len(docs)
+        assert all(stored[natural_id(name, d)][k] == v for d in docs for k, v in d.items())
+        info = store.db[name].index_information()
+        assert not [v for v in info.values() if v.get("unique") and len(v["key"]) > 1]
+        assert store.migrate_natural_ids(name) == 0  # marked done: not scanned again
+    assert store.contacts.count_documents({"email": "typed-in-by-hand@example.com"}) == 1  # no key: left alone
+    # A writer now finds every migrated document: nothing inserted twice.
+    from octolib.sync.writers import save_events
+
+    counts = save_events(store, events, datetime(2025, 1, 1, tzinfo=UTC))
+    assert (counts.inserted, counts.unchanged) == (0, len(events))
+    assert store.engagement_events.count_documents({}) == len(events)
+
+
+def test_an_interrupted_migration_finishes_without_losing_or_doubling_documents(store):
+    events = [{"campaign_id": "k", "contact_id": f"c{i}", "event_type": "opened"} for i in range(50)]
+    _old_style(store, ENGAGEMENT_EVENTS, events)
+    # As if a run copied the first 20 and died before deleting their originals.
+    store.engagement_events.drop_index("campaign_id_1_contact_id_1_event_type_1")
+    store.engagement_events.insert_many([dict(d, _id=natural_id(ENGAGEMENT_EVENTS, d)) for d in events[:20]])
+    assert store.engagement_events.count_documents({}) == 70
+    assert store.migrate_natural_ids(ENGAGEMENT_EVENTS) == 50
+    assert sorted(d["_id"] for d in store.engagement_events.find({})) == sorted(
+        natural_id(ENGAGEMENT_EVENTS, d) for d in events)
 
 
 def test_unordered_bulk_upserts_write_everything_but_the_duplicate(store):

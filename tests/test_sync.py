@@ -512,3 +512,30 @@ def test_ctrl_c_records_an_interrupted_run_that_the_next_run_resumes(store, acco
     again = sync(store, client)
     assert again.ok and again.resumed_from == run["_id"]
     assert_matches_account(store, account)
+
+
+@pytest.mark.parametrize("stop_at", [25, 45, 70])
+def test_with_sparse_checkpoints_an_interrupted_run_still_resumes_to_the_same_store(
+        store, account, client, monkeypatch, stop_at):
+    """Long stages save their checkpoints every few units (the run record grows with the account);
+    a run stopped between two saves redoes those units on resume, without duplicates."""
+    import octolib.sync.service as service
+
+    monkeypatch.setattr(service, "CHECKPOINTS_PER_STAGE", 2)
+    calls = {"n": 0}
+
+    def clock() -> datetime:
+        calls["n"] += 1
+        if calls["n"] == stop_at:
+            raise KeyboardInterrupt
+        return datetime.now(UTC)
+
+    with pytest.raises(KeyboardInterrupt):
+        SyncService(store, client, clock=clock).run()
+    assert store.sync_runs.find_one({})["status"] == "interrupted"
+    again = sync(store, client)
+    assert again.ok
+    assert_matches_account(store, account)
+    assert store.engagement_events.count_documents({}) == len({d["_id"] for d in store.engagement_events.find({})})
+    full = sync(store, client, full=True)
+    assert sum(v["inserted"] for v in full.counts.values() if isinstance(v, dict)) == 0

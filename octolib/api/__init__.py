@@ -26,7 +26,7 @@ from octolib.api.models import (
     ReportRow,
     parse_timestamp,
 )
-from octolib.api.paging import Page, next_cursor, paginate
+from octolib.api.paging import ModelPage, Page, next_cursor, paginate
 from octolib.api.ratelimit import TokenBucket
 from octolib.api.transport import ClientStats, backoff_delay, parse_retry_after
 from octolib.errors import (
@@ -45,6 +45,7 @@ __all__ = [
     "EmailOctopusClient",
     "ClientStats",
     "Page",
+    "ModelPage",
     "TokenBucket",
     "DEFAULT_BASE_URL",
     "Campaign",

@@ -5,8 +5,10 @@ Shape (STYLE.md: httpx and dlt's rest_client are the models):
 - :class:`~octolib.api.transport.Transport` sends one GET with the whole request policy
   (token bucket, retries, typed errors, one log line); the ``requests.Session`` is passed
   in, so tests mount a fake server adapter on it instead of patching ``requests``.
-- :func:`~octolib.api.paging.paginate` is the one loop over pages; :meth:`pages` exposes
-  it page by page for a resumable sync, the ``iter_*`` methods item by item as models.
+- :func:`~octolib.api.paging.paginate` is the one loop over pages. Each paged endpoint has
+  one typed method that owns its path and its checks (``*_pages``: whole pages of models
+  with the cursor, for the resumable sync); ``iter_*`` flattens them item by item.
+  :meth:`pages` is the raw loop for endpoints without a typed method.
 - :meth:`map` runs independent calls concurrently (bounded by ``max_workers``) so that
   request latency does not waste the rate budget; every worker draws on the same bucket.
 
@@ -44,7 +46,7 @@ from octolib.api.models import (
     ReportRow,
     parse_timestamp,
 )
-from octolib.api.paging import MAX_LIMIT, Page, paginate, validate_page
+from octolib.api.paging import MAX_LIMIT, ModelPage, Page, paginate, validate_page
 from octolib.api.ratelimit import TokenBucket
 from octolib.api.transport import ClientStats, Transport
 
@@ -110,6 +112,11 @@ def _required_keys(path: str) -> tuple[str, ...]:
     if tail == "tags":
         return ("tag",)
     return ("id",)
+
+
+def _flatten(pages: Iterator[ModelPage[T]]) -> Iterator[T]:
+    for page in pages:
+        yield from page.items
 
 
 class EmailOctopusClient:
@@ -251,22 +258,99 @@ class EmailOctopusClient:
             required=_required_keys(path) if required is None else tuple(required),
         )
 
-    def _items(self, path: str, params: Mapping[str, Any] | None, limit: int, build: Callable[[dict, str], T]) -> Iterator[T]:
-        for page in self.pages(path, params, limit=limit):
-            for index, item in enumerate(page.items):
-                yield build(item, f"data[{index}]")
+    def _model_pages(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        build: Callable[[dict[str, Any], str, str], T],
+        *,
+        start_after: str | None,
+        limit: int,
+    ) -> Iterator[ModelPage[T]]:
+        where = f"GET {path}"
+        for page in self.pages(path, params, start_after=start_after, limit=limit):
+            models = [build(item, where, f"data[{index}]") for index, item in enumerate(page.items)]
+            yield ModelPage(models, page.next_cursor)
 
-    # -- collections ------------------------------------------------------------------------
+    # -- collections, page by page (the sync checkpoints ``next_cursor``) -------------------
+
+    def campaign_pages(self, *, start_after: str | None = None, limit: int = MAX_LIMIT) -> Iterator[ModelPage[Campaign]]:
+        """All campaigns, drafts included (newest first on the real API; do not rely on it)."""
+        return self._model_pages("/campaigns", None, Campaign.from_api, start_after=start_after, limit=limit)
+
+    def list_pages(self, *, start_after: str | None = None, limit: int = MAX_LIMIT) -> Iterator[ModelPage[MailList]]:
+        """All lists of the account."""
+        return self._model_pages("/lists", None, MailList.from_api, start_after=start_after, limit=limit)
+
+    def contact_pages(
+        self,
+        list_id: str,
+        *,
+        status: str = "subscribed",
+        tag: str | None = None,
+        created_gte: datetime | date | str | None = None,
+        created_lte: datetime | date | str | None = None,
+        updated_gte: datetime | date | str | None = None,
+        updated_lte: datetime | date | str | None = None,
+        start_after: str | None = None,
+        limit: int = MAX_LIMIT,
+    ) -> Iterator[ModelPage[Contact]]:
+        """Contacts of one list with ONE status (trap T3: the API defaults to subscribed only).
+
+        A full copy calls this for each of ``subscribed``, ``unsubscribed`` and ``pending``.
+        Date bounds are inclusive and sent as ``created_at.gte`` etc. in the ``Z`` form. Bad
+        arguments raise ``ValueError`` here, before any request.
+        """
+        status_l = status.lower() if isinstance(status, str) else ""
+        if status_l not in CONTACT_STATUSES:
+            raise ValueError(f"contact status must be one of {', '.join(CONTACT_STATUSES)}; got {status!r}")
+        path = f"/lists/{_seg(list_id, 'list_id')}/contacts"
+        params = {
+            "status": status_l,
+            "tag": tag,
+            "created_at.gte": format_filter_time(created_gte, "created_gte"),
+            "created_at.lte": format_filter_time(created_lte, "created_lte"),
+            "last_updated_at.gte": format_filter_time(updated_gte, "updated_gte"),
+            "last_updated_at.lte": format_filter_time(updated_lte, "updated_lte"),
+        }
+
+        def build(item: dict[str, Any], where: str, at: str) -> Contact:
+            return Contact.from_api(item, where, at, list_id=list_id)
+
+        return self._model_pages(path, params, build, start_after=start_after, limit=limit)
+
+    def campaign_report_pages(
+        self, campaign_id: str, status: str, *, start_after: str | None = None, limit: int = MAX_LIMIT
+    ) -> Iterator[ModelPage[ReportRow]]:
+        """Contacts of a campaign by event ``status`` (trap T4: one path, ``status`` required).
+
+        Ask only for ``sending``/``sent`` campaigns: drafts are answered with a 4xx (§4.3).
+        """
+        status_l = status.lower() if isinstance(status, str) else ""
+        if status_l not in REPORT_STATUSES:
+            raise ValueError(f"report status must be one of {', '.join(REPORT_STATUSES)}; got {status!r}")
+        path = f"/campaigns/{_seg(campaign_id, 'campaign_id')}/reports"
+
+        def build(item: dict[str, Any], where: str, at: str) -> ReportRow:
+            return ReportRow.from_api(item, where, at, campaign_id=campaign_id, status=status_l)
+
+        return self._model_pages(path, {"status": status_l}, build, start_after=start_after, limit=limit)
+
+    def list_tag_pages(self, list_id: str, *, start_after: str | None = None,
+                       limit: int = MAX_LIMIT) -> Iterator[ModelPage[str]]:
+        """Tag names of one list (the list object's ``tags`` holds the same names)."""
+        path = f"/lists/{_seg(list_id, 'list_id')}/tags"
+        return self._model_pages(path, None, lambda d, where, at: str(d["tag"]), start_after=start_after, limit=limit)
+
+    # -- collections, item by item ----------------------------------------------------------
 
     def iter_campaigns(self, limit: int = MAX_LIMIT) -> Iterator[Campaign]:
-        """All campaigns, drafts included (newest first on the real API; do not rely on it)."""
-        where = "GET /campaigns"
-        return self._items("/campaigns", None, limit, lambda d, p: Campaign.from_api(d, where, p))
+        """All campaigns, item by item (see :meth:`campaign_pages`)."""
+        return _flatten(self.campaign_pages(limit=limit))
 
     def iter_lists(self, limit: int = MAX_LIMIT) -> Iterator[MailList]:
-        """All lists of the account."""
-        where = "GET /lists"
-        return self._items("/lists", None, limit, lambda d, p: MailList.from_api(d, where, p))
+        """All lists, item by item (see :meth:`list_pages`)."""
+        return _flatten(self.list_pages(limit=limit))
 
     def iter_contacts(
         self,
@@ -280,47 +364,18 @@ class EmailOctopusClient:
         updated_lte: datetime | date | str | None = None,
         limit: int = MAX_LIMIT,
     ) -> Iterator[Contact]:
-        """Contacts of one list with ONE status (trap T3: the API defaults to subscribed only).
-
-        A full copy calls this for each of ``subscribed``, ``unsubscribed`` and ``pending``.
-        Date bounds are inclusive and sent as ``created_at.gte`` etc. in the ``Z`` form.
-        """
-        status_l = (status or "").lower()
-        if status_l not in CONTACT_STATUSES:
-            raise ValueError(f"contact status must be one of {', '.join(CONTACT_STATUSES)}; got {status!r}")
-        path = f"/lists/{_seg(list_id, 'list_id')}/contacts"
-        params = {
-            "status": status_l,
-            "tag": tag,
-            "created_at.gte": format_filter_time(created_gte, "created_gte"),
-            "created_at.lte": format_filter_time(created_lte, "created_lte"),
-            "last_updated_at.gte": format_filter_time(updated_gte, "updated_gte"),
-            "last_updated_at.lte": format_filter_time(updated_lte, "updated_lte"),
-        }
-        where = f"GET {path}"
-        return self._items(path, params, limit, lambda d, p: Contact.from_api(d, where, p, list_id=list_id))
+        """Contacts of one list with one status, item by item (see :meth:`contact_pages`)."""
+        return _flatten(self.contact_pages(
+            list_id, status=status, tag=tag, created_gte=created_gte, created_lte=created_lte,
+            updated_gte=updated_gte, updated_lte=updated_lte, limit=limit))
 
     def iter_campaign_report(self, campaign_id: str, status: str, limit: int = MAX_LIMIT) -> Iterator[ReportRow]:
-        """Contacts of a campaign by event ``status`` (trap T4: one path, ``status`` required).
-
-        Ask only for ``sending``/``sent`` campaigns: drafts are answered with a 4xx (§4.3).
-        """
-        status_l = (status or "").lower() if isinstance(status, str) else ""
-        if status_l not in REPORT_STATUSES:
-            raise ValueError(f"report status must be one of {', '.join(REPORT_STATUSES)}; got {status!r}")
-        path = f"/campaigns/{_seg(campaign_id, 'campaign_id')}/reports"
-        where = f"GET {path}"
-        return self._items(
-            path,
-            {"status": status_l},
-            limit,
-            lambda d, p: ReportRow.from_api(d, where, p, campaign_id=campaign_id, status=status_l),
-        )
+        """Report rows of one campaign and status, item by item (see :meth:`campaign_report_pages`)."""
+        return _flatten(self.campaign_report_pages(campaign_id, status, limit=limit))
 
     def iter_list_tags(self, list_id: str, limit: int = MAX_LIMIT) -> Iterator[str]:
-        """Tag names of one list (the list object's ``tags`` holds the same names)."""
-        path = f"/lists/{_seg(list_id, 'list_id')}/tags"
-        return self._items(path, None, limit, lambda d, p: str(d["tag"]))
+        """Tag names of one list, item by item (see :meth:`list_tag_pages`)."""
+        return _flatten(self.list_tag_pages(list_id, limit=limit))
 
     # -- single resources -------------------------------------------------------------------
 

@@ -26,14 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from octolib.errors import ValidationError
 
-__all__ = ["Page", "paginate", "next_cursor", "validate_page", "MAX_LIMIT"]
+__all__ = ["Page", "ModelPage", "paginate", "next_cursor", "validate_page", "MAX_LIMIT"]
 
 MAX_LIMIT = 100
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,18 @@ class Page:
     items: list[dict[str, Any]]
     next_cursor: str | None
     url: str
+
+
+@dataclass(frozen=True)
+class ModelPage(Generic[T]):
+    """One page converted to models, all of it or nothing.
+
+    Why whole pages: a resumable sync saves a page and then checkpoints ``next_cursor``; one
+    item that fails validation must fail the page before any of it reaches the store.
+    """
+
+    items: list[T]
+    next_cursor: str | None
 
 
 def next_cursor(body: Mapping[str, Any], where: str = "") -> str | None:

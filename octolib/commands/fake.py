@@ -11,6 +11,7 @@ import signal
 import threading
 
 from octolib.fake import DEMO_API_KEY, SIZES, FakeAccount, FakeServer, Faults
+from octolib.fake.account import resolve_size
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8765, help="TCP port (0 = any free port; default 8765)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--seed", type=int, default=7, help="account seed: same seed, same data (default 7)")
-    p.add_argument("--size", default="demo", choices=sorted(SIZES), help="account size (default demo)")
+    p.add_argument("--size", default="demo", type=_size, metavar="SIZE",
+                   help=f"account size: {', '.join(SIZES)} or <N>x, N times demo (default demo)")
     p.add_argument("--latency", type=float, default=0.0, metavar="S", help="seconds added to every request")
     p.add_argument("--rate-per-s", type=float, default=10.0, help="server-side token refill per second (default 10)")
     p.add_argument("--burst", type=int, default=100, help="server-side bucket size (default 100)")
@@ -47,6 +49,15 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _size(text: str) -> str:
+    """Check ``--size`` before anything starts (a one-line usage error, not a traceback)."""
+    try:
+        resolve_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _interrupt(signum: int, frame: object) -> None:

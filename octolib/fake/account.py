@@ -42,11 +42,11 @@ import random
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-__all__ = ["FakeAccount", "SizeSpec", "SIZES", "REPORT_STATUSES", "CONTACT_STATUSES", "DEFAULT_START"]
+__all__ = ["FakeAccount", "SizeSpec", "SIZES", "scaled", "resolve_size", "REPORT_STATUSES", "CONTACT_STATUSES", "DEFAULT_START"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,11 @@ class SizeSpec:
     zero_open_campaigns: int = 0
     months: float = 18.0
     links_per_campaign: tuple[int, int] = (2, 5)
+    #: How many copies of the base shape this account is (see :func:`scaled`). Lists' weights
+    #: repeat every ``lists // scale`` lists, so one campaign reaches as many contacts as at 1x
+    #: and the events grow with the scale, not with its square. Not in the repr, so the named
+    #: sizes keep their seeds (and their data).
+    scale: int = field(default=1, repr=False)
 
     def __post_init__(self) -> None:
         if self.lists < 1 or self.contacts < self.lists:
@@ -93,6 +98,40 @@ class SizeSpec:
             raise ValueError("zero_open_campaigns must be between 0 and the number of sent campaigns")
         if self.months <= 0:
             raise ValueError("months must be > 0")
+        if self.scale < 1 or self.lists % self.scale:
+            raise ValueError("scale must be >= 1 and divide the number of lists")
+
+
+def scaled(spec: SizeSpec, factor: int) -> SizeSpec:
+    """``factor`` times ``spec``: as many times the lists, contacts and campaigns (and so events).
+
+    Why all three: scaling contacts alone keeps the campaign count, scaling contacts and
+    campaigns on the same lists multiplies the events by ``factor`` squared (every campaign
+    reaches ``factor`` times the people). An account of ``factor`` copies of the base shape
+    grows every collection by ``factor``, which is what a growth benchmark needs to tell
+    octopus's own costs from the data's.
+    """
+    if not isinstance(factor, int) or factor < 1:
+        raise ValueError(f"a scale factor must be a whole number >= 1, got {factor!r}")
+    return replace(spec, lists=spec.lists * factor, campaigns=spec.campaigns * factor,
+                   contacts=spec.contacts * factor, drafts=spec.drafts * factor, sending=spec.sending * factor,
+                   zero_open_campaigns=spec.zero_open_campaigns * factor, scale=spec.scale * factor)
+
+
+def resolve_size(size: str | SizeSpec) -> SizeSpec:
+    """A :class:`SizeSpec` from a name in :data:`SIZES` or ``"<N>x"`` (N times the demo account).
+
+    >>> resolve_size("3x").contacts == 3 * SIZES["demo"].contacts
+    True
+    """
+    if isinstance(size, SizeSpec):
+        return size
+    if size in SIZES:
+        return SIZES[size]
+    text = str(size).strip().lower()
+    if text.endswith("x") and text[:-1].isdigit() and int(text[:-1]) >= 1:
+        return scaled(SIZES["demo"], int(text[:-1]))
+    raise ValueError(f"unknown size {size!r}; choose one of {', '.join(SIZES)} or '<N>x' (N times the demo account)")
 
 
 #: Named sizes: "tiny" for unit tests, "small" for quick manual runs, "demo" for the demo.
@@ -101,6 +140,8 @@ SIZES: dict[str, SizeSpec] = {
     "small": SizeSpec(lists=3, campaigns=12, contacts=600, drafts=2, sending=1),
     "demo": SizeSpec(lists=3, campaigns=30, contacts=6000, drafts=3, sending=1, zero_open_campaigns=1),
 }
+#: Growth presets (``"<N>x"`` works for any N): N times the demo account's lists, contacts and campaigns.
+SIZES.update({f"{n}x": scaled(SIZES["demo"], n) for n in (5, 10, 20, 50)})
 
 _FIRST = ["Otto", "Claire", "Amara", "Ben", "Chen", "Dara", "Elif", "Farid", "Grace", "Hugo", "Ines",
           "Jonas", "Kai", "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tara",
@@ -292,17 +333,10 @@ class FakeAccount:
     def generate(cls, seed: int = 7, size: str | SizeSpec = "tiny", now: datetime | None = None) -> FakeAccount:
         """A new account; the same ``seed`` and ``size`` always give the same data.
 
-        ``size`` is a name from :data:`SIZES` or a :class:`SizeSpec`. ``now`` sets the account's
+        ``size`` is a name from :data:`SIZES`, ``"<N>x"`` or a :class:`SizeSpec`. ``now`` sets the account's
         clock (default :data:`DEFAULT_START`, never the wall clock).
         """
-        if isinstance(size, str):
-            try:
-                spec = SIZES[size]
-            except KeyError:
-                raise ValueError(f"unknown size {size!r}; choose one of {sorted(SIZES)} or pass a SizeSpec") from None
-        else:
-            spec = size
-        return cls(seed, spec, now or DEFAULT_START)
+        return cls(seed, resolve_size(size), now or DEFAULT_START)
 
     # ----------------------------------------------------------------- generation
 
@@ -349,7 +383,7 @@ class FakeAccount:
             lst = _List(
                 id=self._new_id(created), name=name, double_opt_in=(i == 0 or rng.random() < 0.3),
                 fields=fields, tags=tags, created_at=created,
-                updated_at=created + rng.randrange(_HOUR, 120 * _DAY), weight=0.62 ** i,
+                updated_at=created + rng.randrange(_HOUR, 120 * _DAY), weight=0.62 ** (i % (self.spec.lists // self.spec.scale)),
             )
             self._lists.append(lst)
             self._lists_by_id[lst.id] = lst

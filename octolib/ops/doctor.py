@@ -136,7 +136,7 @@ def check_api(settings: Settings, *, client_factory: Callable[..., Any] | None =
     started = time.perf_counter()
     try:
         with client:
-            next(iter(client.pages("/lists", limit=1)), None)
+            next(iter(client.list_pages(limit=1)), None)
     except AuthError as exc:
         return Check(name, FAIL, f"the key was refused ({exc.status})",
                      "create a v2 API key in EmailOctopus (Settings > API keys) and set OCTO_API_KEY")

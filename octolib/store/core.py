@@ -23,10 +23,11 @@ import logging
 import re
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from octolib.config import Settings
 from octolib.errors import StoreError, redact
@@ -53,6 +54,8 @@ __all__ = [
     "LOCKS",
     "iter_batches",
     "redact_uri",
+    "NATURAL_KEYS",
+    "natural_id",
 ]
 
 logger = logging.getLogger(__name__)
@@ -103,11 +106,11 @@ INDEXES: tuple[tuple[str, list[tuple[str, int]], dict[str, Any]], ...] = (
     (CAMPAIGN_LINKS, [("campaign_id", 1), ("url", 1)], {"unique": True}),
     (LISTS, [("emailoctopus_id", 1)], {"unique": True}),
     (LIST_COUNT_SNAPSHOTS, [("list_id", 1), ("snapshot_time", -1)], {}),
-    (CONTACTS, [("list_id", 1), ("emailoctopus_id", 1)], {"unique": True}),
+    (CONTACTS, [("list_id", 1), ("emailoctopus_id", 1)], {"name": "contact_key"}),  # unique as _id
     (CONTACTS, [("emailoctopus_id", 1)], {}),
     (CONTACTS, [("list_id", 1), ("status", 1)], {}),
     (CONTACTS, [("email", 1)], {}),
-    (ENGAGEMENT_EVENTS, [("campaign_id", 1), ("contact_id", 1), ("event_type", 1)], {"unique": True}),
+    (ENGAGEMENT_EVENTS, [("campaign_id", 1), ("contact_id", 1), ("event_type", 1)], {"name": "event_key"}),  # unique as _id
     (ENGAGEMENT_EVENTS, [("contact_id", 1)], {}),
     (ENGAGEMENT_EVENTS, [("campaign_id", 1), ("event_type", 1)], {}),
     (ENGAGEMENT_EVENTS, [("occurred_at", 1)], {}),
@@ -115,6 +118,37 @@ INDEXES: tuple[tuple[str, list[tuple[str, int]], dict[str, Any]], ...] = (
     (SYNC_RUNS, [("status", 1)], {}),
     (REPORTS, [("created_at", -1)], {}),
 )
+
+#: Collections whose ``_id`` is the natural key, made by :func:`natural_id` from these fields.
+#:
+#: Why: a compound unique index is checked on every insert, and the embedded store checks it
+#: by intersecting one hash set per field; the ``event_type`` and ``list_id`` sets hold a
+#: large share of the collection, so every insert cost time proportional to the data (a 5x
+#: account took 98x as long to sync). ``_id`` is unique on every store and checked in one
+#: primary-key lookup, so keying these documents by it keeps the guarantee (one document per
+#: key) on MongoDB and makes it cheap in litemongo. The compound indexes stay, not unique,
+#: for reads; their names (``contact_key``, ``event_key``) mark a collection whose ids are
+#: natural (see :meth:`Store.ensure_indexes`, which migrates older stores).
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    CONTACTS: ("list_id", "emailoctopus_id"),
+    ENGAGEMENT_EVENTS: ("campaign_id", "contact_id", "event_type"),
+}
+
+#: The index whose presence says a collection's ids are natural (created after a migration).
+_NATURAL_MARKS: dict[str, str] = {CONTACTS: "contact_key", ENGAGEMENT_EVENTS: "event_key"}
+
+
+def natural_id(collection: str, doc: Mapping[str, Any]) -> str:
+    """The ``_id`` of ``doc`` in ``collection``: its key fields, each quoted, joined by ``:``.
+
+    Quoting keeps it one-to-one (a ``:`` inside an id cannot make two keys collide); the
+    EmailOctopus ids are UUIDs and pass unchanged.
+
+    >>> natural_id("engagement_events", {"campaign_id": "c1", "contact_id": "p:2", "event_type": "opened"})
+    'c1:p%3A2:opened'
+    """
+    return ":".join(quote(str(doc[field]), safe="-_.") for field in NATURAL_KEYS[collection])
+
 
 # Append-only series that become native time-series collections on MongoDB >= 5.
 _TIME_SERIES: dict[str, dict[str, str]] = {
@@ -199,8 +233,9 @@ class Store:
         On MongoDB >= 5 the two snapshot collections are created as native time-series
         collections (only when they do not exist yet: an existing collection is never
         converted). Unique indexes: ``emailoctopus_id`` on campaigns and lists,
-        (list_id, emailoctopus_id) on contacts, (campaign_id, contact_id, event_type) on
-        engagement events, (campaign_id, url) on links, ``username`` on users.
+        (campaign_id, url) on links, ``username`` on users; contacts and engagement events
+        are unique by their natural ``_id`` (:data:`NATURAL_KEYS`). A store written before
+        natural ids is migrated here first (:meth:`migrate_natural_ids`).
         """
         try:
             if self.server_version >= (5,):
@@ -208,12 +243,56 @@ class Store:
                 for name, spec in _TIME_SERIES.items():
                     if name not in existing:
                         self._create_time_series(name, spec)
+            for name in NATURAL_KEYS:
+                self.migrate_natural_ids(name)
             for name, keys, options in INDEXES:
                 self.db[name].create_index(keys, **options)
         except StoreError:
             raise
         except Exception as exc:
             raise StoreError(f"could not create the indexes in {self.description}: {exc}") from exc
+
+    def migrate_natural_ids(self, name: str, batch_size: int = 200) -> int:
+        """Re-key a collection written before natural ids; return how many documents moved.
+
+        Runs when the collection lacks its marker index (:data:`_NATURAL_MARKS`), which
+        ``ensure_indexes`` creates after this: so it is one read of index names on every
+        later call. Steps, each safe to repeat after a crash: drop the old unique compound
+        index (it would make every copy below conflict), copy each document whose ``_id`` is
+        not natural under its natural ``_id`` (a copy left by an interrupted run counts as
+        done), then delete the original. Nothing is deleted before its copy exists.
+        """
+        from pymongo.errors import BulkWriteError
+
+        collection = self.db[name]
+        key = NATURAL_KEYS[name]
+        info = collection.index_information()
+        if _NATURAL_MARKS[name] in info:
+            return 0
+        for index_name, spec in info.items():
+            if [tuple(k) for k in spec.get("key", [])][:len(key)] == [(f, 1) for f in key] and spec.get("unique"):
+                collection.drop_index(index_name)
+        old_ids: list[Any] = []
+        for batch in iter_batches(collection, {}, {field: 1 for field in key}):
+            # A document without its key fields was not written by a sync: left as it is.
+            old_ids.extend(d["_id"] for d in batch
+                           if all(d.get(f) is not None for f in key) and d["_id"] != natural_id(name, d))
+        for start in range(0, len(old_ids), batch_size):
+            chunk = old_ids[start:start + batch_size]
+            # Small batches through iter_batches: the embedded store's find() and $in are
+            # quadratic in the batch.
+            copies = [dict(d, _id=natural_id(name, d))
+                      for batch in iter_batches(collection, {"_id": {"$in": chunk}}) for d in batch]
+            try:
+                if copies:
+                    collection.insert_many(copies, ordered=False)
+            except BulkWriteError as exc:
+                if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                    raise
+            collection.delete_many({"_id": {"$in": chunk}})
+        if old_ids:
+            logger.warning("moved %d %s documents to natural ids", len(old_ids), name)
+        return len(old_ids)
 
     def _create_time_series(self, name: str, spec: dict[str, str]) -> None:
         from pymongo.errors import CollectionInvalid, OperationFailure

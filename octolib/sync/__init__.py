@@ -1,4 +1,4 @@
-"""The sync (DESIGN.md §4): EmailOctopus API → ``fetch_*`` generators → ``save_*`` writers → store.
+"""The sync (DESIGN.md §4): the API client's typed pages → ``save_*`` writers → store.
 
 Entry point: :func:`run_sync` (``octo sync``, ``scripts/manual_sync.py``, the demo)::
 
@@ -7,9 +7,11 @@ Entry point: :func:`run_sync` (``octo sync``, ``scripts/manual_sync.py``, the de
     print(result.table())
 
 Modules: :mod:`~octolib.sync.service` (stages, locking, errors), :mod:`~octolib.sync.runs`
-(the ``sync_runs`` record, carried state, checkpoints), :mod:`~octolib.sync.fetch`
-(``fetch_*``), :mod:`~octolib.sync.writers` (``save_*``), :mod:`~octolib.sync.documents`
-(API models → documents), :mod:`~octolib.sync.streams` (concurrent paged fetching).
+(the ``sync_runs`` record, carried state, checkpoints), :mod:`~octolib.sync.writers`
+(``save_*``), :mod:`~octolib.sync.documents` (API models → documents),
+:mod:`~octolib.sync.streams` (concurrent paged fetching). Reading the API is the client's
+job alone (:class:`~octolib.api.EmailOctopusClient` owns every path and its checks; the
+``*_pages`` methods give whole validated pages and the cursor to checkpoint).
 """
 
 from octolib.sync.documents import (
@@ -23,14 +25,6 @@ from octolib.sync.documents import (
     metric_rates,
     metrics_from_summary,
     summary_from_events,
-)
-from octolib.sync.fetch import (
-    fetch_campaigns,
-    fetch_contact_pages,
-    fetch_links,
-    fetch_lists,
-    fetch_report_pages,
-    fetch_summary,
 )
 from octolib.sync.service import STAGES, SyncBusy, SyncResult, SyncService, run_sync
 from octolib.sync.writers import (
@@ -54,12 +48,6 @@ __all__ = [
     "Counts",
     "EVENT_TYPES",
     "REPORTABLE_STATUSES",
-    "fetch_lists",
-    "fetch_campaigns",
-    "fetch_contact_pages",
-    "fetch_report_pages",
-    "fetch_summary",
-    "fetch_links",
     "save_lists",
     "save_list_count_snapshots",
     "save_contacts",

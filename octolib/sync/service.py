@@ -65,7 +65,6 @@ from octolib.sync.documents import (
     list_doc,
     metrics_from_summary,
 )
-from octolib.sync.fetch import fetch_campaigns, fetch_contact_pages, fetch_links, fetch_lists, fetch_report_pages, fetch_summary
 from octolib.sync.runs import RunRecorder
 from octolib.sync.streams import DONE, ERROR, PAGE, stream_units
 from octolib.sync.writers import (
@@ -87,6 +86,9 @@ log = logging.getLogger(__name__)
 
 #: The stages ``only`` can name, in the order they run.
 STAGES: tuple[str, ...] = SYNC_STAGES
+
+#: About how many times a long stage saves its checkpoints (see ``SyncService._checkpoint``).
+CHECKPOINTS_PER_STAGE = 200
 
 LOCK_NAME = "sync"
 
@@ -240,6 +242,8 @@ class SyncService:
             ) from None
         self._owner = owner
         self._last_refresh = self.clock()
+        self._steps = 0
+        self._every = 1
         self.rec = RunRecorder(self.store, trigger=trigger, user=user or _whoami(), full=full,
                                only=None if only is None else plan, clock=self.clock,
                                resume_window=self.resume_window)
@@ -329,10 +333,27 @@ class SyncService:
                                 self.client.stats.requests)
         return outcome
 
-    def _checkpoint(self) -> None:
-        """Persist progress, and keep the lock while we work."""
+    def _checkpoint(self, *, step: bool = False) -> None:
+        """Persist progress, and keep the lock while we work.
+
+        ``step`` marks a checkpoint after one page or unit: those are saved every
+        ``self._every`` steps (:meth:`_pace`), because each save rewrites the run record,
+        whose queues grow with the account; saving after every unit made a stage cost
+        units x queue length. A resumed run redoes at most the steps since the last save,
+        which the idempotent writers make harmless.
+        """
+        if step:
+            self._steps += 1
+            if self._steps % self._every:
+                self._keep_lock()
+                return
         self.rec.save()
         self._keep_lock()
+
+    def _pace(self, units: int) -> None:
+        """Checkpoint a stage of ``units`` units about :data:`CHECKPOINTS_PER_STAGE` times (every unit when few)."""
+        self._steps = 0
+        self._every = max(1, units // CHECKPOINTS_PER_STAGE)
 
     def _keep_lock(self) -> None:
         """Push the lock's expiry every 30 s (at most a quarter of its TTL) while the run works."""
@@ -351,9 +372,9 @@ class SyncService:
         bar = self.progress.bar("lists", None, "list")
         try:
             docs: list[dict[str, Any]] = []
-            for page in fetch_lists(self.client):
-                docs.extend(list_doc(lst) for lst in page)
-                bar.update(len(page))
+            for page in self.client.list_pages():
+                docs.extend(list_doc(lst) for lst in page.items)
+                bar.update(len(page.items))
             for name, counts in save_lists(self.store, docs, self.clock(), self.rec.run_id).items():
                 self._count(name, counts)
             self._checkpoint()
@@ -386,16 +407,17 @@ class SyncService:
 
         def produce_registered(unit: tuple[str, str]) -> Iterable[Any]:
             entry = self.rec.contacts_open[self.rec.unit_key(*unit)]
-            return fetch_contact_pages(self.client, unit[0], unit[1], updated_gte=entry.get("gte"),
-                                       start_after=entry.get("cursor"))
+            return self.client.contact_pages(unit[0], status=unit[1], updated_gte=entry.get("gte"),
+                                             start_after=entry.get("cursor"))
 
+        self._pace(total // 100 + len(units) if total else len(units))
         stream = stream_units(units, produce_registered, self.workers)
         try:
             for unit, kind, payload in stream:
                 key = self.rec.unit_key(*unit)
                 entry = self.rec.contacts_open[key]
                 if kind == PAGE:
-                    contacts, cursor = payload
+                    contacts, cursor = payload.items, payload.next_cursor
                     counts += save_contacts(self.store, [contact_doc(c) for c in contacts], self.clock())
                     seen = [as_utc(c.last_updated_at) for c in contacts if c.last_updated_at is not None]
                     if seen:
@@ -404,10 +426,10 @@ class SyncService:
                             entry["max_seen"] = top
                     entry["cursor"] = cursor
                     bar.update(len(contacts))
-                    self._checkpoint()
+                    self._checkpoint(step=True)
                 elif kind == DONE:
                     self._finish_contact_unit(key, entry)
-                    self._checkpoint()
+                    self._checkpoint(step=True)
                 else:
                     if isinstance(payload, NotFound):
                         if unit[0] not in missing_lists:
@@ -437,7 +459,7 @@ class SyncService:
     def _stage_campaigns(self) -> None:
         bar = self.progress.bar("campaigns", None, "campaign")
         try:
-            campaigns = [c for page in fetch_campaigns(self.client) for c in page]
+            campaigns = [c for page in self.client.campaign_pages() for c in page.items]
             stored = {
                 d["emailoctopus_id"]: d
                 for b in iter_batches(self.store.campaigns, {}, {"_id": 0, "emailoctopus_id": 1, "current_metrics": 1})
@@ -448,7 +470,7 @@ class SyncService:
 
             def summary(cid: str) -> tuple[str, Any]:
                 try:
-                    return cid, fetch_summary(self.client, cid)
+                    return cid, self.client.get_campaign_summary(cid)
                 except NotFound as exc:
                     return cid, exc
                 except APIError as exc:
@@ -491,7 +513,7 @@ class SyncService:
 
             def links(cid: str) -> tuple[str, Any]:
                 try:
-                    return cid, fetch_links(self.client, cid)
+                    return cid, self.client.get_campaign_links(cid)
                 except APIError as exc:
                     if isinstance(exc, (_FATAL + (ValidationError,))):
                         raise
@@ -540,11 +562,12 @@ class SyncService:
         bar = self.progress.bar("reports", len(units), "report")
         counts = Counts()
         rows: dict[tuple[str, str], list[Any]] = {}
-        stream = stream_units(units, lambda u: fetch_report_pages(self.client, u[0], u[1]), self.workers)
+        self._pace(len(units))
+        stream = stream_units(units, lambda u: self.client.campaign_report_pages(u[0], u[1]), self.workers)
         try:
             for unit, kind, payload in stream:
                 if kind == PAGE:
-                    rows.setdefault(unit, []).extend(payload[0])
+                    rows.setdefault(unit, []).extend(payload.items)
                     self._keep_lock()
                     continue
                 if kind == ERROR:
@@ -559,8 +582,8 @@ class SyncService:
                 rows.pop(unit, None)
                 self.rec.reports_done.add(self.rec.unit_key(*unit))
                 bar.update(1)
-                self._finish_campaigns()
-                self._checkpoint()
+                self._finish_campaigns([unit[0]])
+                self._checkpoint(step=True)
             self._finish_campaigns()
             self._checkpoint()
         finally:
@@ -568,11 +591,17 @@ class SyncService:
             bar.close()
             self._count("engagement_events", counts)
 
-    def _finish_campaigns(self) -> None:
+    def _finish_campaigns(self, campaign_ids: Sequence[str] | None = None) -> None:
         """Snapshot campaigns whose report units are all done (with the counts derived from
-        their events), then move them from the reports queue to the summary queue."""
-        done = [cid for cid in self.rec.reports_pending
-                if all(self.rec.unit_key(cid, t) in self.rec.reports_done for t in self.event_types)]
+        their events), then move them from the reports queue to the summary queue.
+
+        ``campaign_ids`` limits the check to those (after one unit, only its campaign can
+        have finished: checking the whole queue each time cost units x campaigns).
+        """
+        if campaign_ids is None:
+            campaign_ids = list(self.rec.reports_pending)
+        done = [cid for cid in campaign_ids if cid in self.rec.reports_pending
+                and all(self.rec.unit_key(cid, t) in self.rec.reports_done for t in self.event_types)]
         if done:
             snaps, warnings = finish_campaigns(self.store, done, self.clock(), self.rec.run_id)
             self._count("campaign_metrics_snapshots", snaps)

@@ -28,7 +28,8 @@ from typing import Any
 from pymongo import InsertOne, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError
 
-from octolib.store import Store, iter_batches
+from octolib.store import CONTACTS, ENGAGEMENT_EVENTS, Store, iter_batches
+from octolib.store.core import natural_id
 from octolib.sync.compare import canon, same
 from octolib.sync.documents import SUMMARY_FIELDS, summary_from_events
 
@@ -94,11 +95,16 @@ def upsert_changed(
     now: datetime,
     *,
     on_insert: Callable[[list[dict[str, Any]]], None] | None = None,
+    natural: str | None = None,
 ) -> Counts:
     """Write ``docs`` keyed by the fields ``key``, touching only what changed.
 
     ``on_insert(new_docs)`` may add fields to documents about to be inserted (the contacts'
-    engagement summary). Later duplicates of a key in ``docs`` win.
+    engagement summary). Later duplicates of a key in ``docs`` win. With ``natural`` (a
+    collection of :data:`~octolib.store.core.NATURAL_KEYS`) documents are read, inserted
+    and updated by their natural ``_id``: one primary-key lookup each, whatever the size of
+    the collection, where a query on the key fields makes the embedded store intersect
+    per-field sets as large as the collection.
     """
     unique: dict[tuple[Any, ...], dict[str, Any]] = {}
     for doc in docs:
@@ -110,14 +116,17 @@ def upsert_changed(
         fields = sorted({f for d in chunk_docs for f in d} | set(key))
         projection = {f: 1 for f in fields}
         projection["_id"] = 0
-        stored = {
-            tuple(s.get(f) for f in key): s
-            for s in collection.find(_key_query(key, chunk_docs), projection)
-        }
+        if natural is not None:
+            ids = {k: natural_id(natural, d) for k, d in chunk}
+            query: dict[str, Any] = {"_id": {"$in": list(ids.values())}}
+        else:
+            query = _key_query(key, chunk_docs)
+        stored = {tuple(s.get(f) for f in key): s for s in collection.find(query, projection)}
         new_docs: list[dict[str, Any]] = []
         ops: list[Any] = []
         for k, doc in chunk:
             old = stored.get(k)
+            where = {"_id": ids[k]} if natural is not None else {f: doc[f] for f in key}
             if old is None:
                 new_docs.append(doc)
             elif same(old, doc):
@@ -125,12 +134,13 @@ def upsert_changed(
             else:
                 changed = {f: v for f, v in doc.items() if canon(old.get(f)) != canon(v)}
                 changed["synced_at"] = now
-                ops.append(UpdateOne({f: doc[f] for f in key}, {"$set": changed}))
+                ops.append(UpdateOne(where, {"$set": changed}))
                 counts.updated += 1
         if new_docs and on_insert is not None:
             on_insert(new_docs)
         for doc in new_docs:
-            ops.append(InsertOne(dict(doc, synced_at=now)))
+            extra = {"_id": natural_id(natural, doc)} if natural is not None else {}
+            ops.append(InsertOne(dict(doc, synced_at=now, **extra)))
         counts.inserted += len(new_docs)
         if ops:
             _bulk(collection, key, ops)
@@ -147,8 +157,9 @@ def _bulk(collection: Any, key: Sequence[str], ops: list[Any]) -> None:
             op = ops[err["index"]]
             if err.get("code") == 11000 and isinstance(op, InsertOne):
                 doc = dict(op._doc)  # noqa: SLF001 - pymongo keeps the document there
-                doc.pop("_id", None)
-                retry.append(UpdateOne({f: doc[f] for f in key}, {"$set": doc}, upsert=True))
+                ident = doc.pop("_id", None)
+                where = {"_id": ident} if isinstance(ident, str) else {f: doc[f] for f in key}
+                retry.append(UpdateOne(where, {"$set": doc}, upsert=True))
             else:
                 raise
         if retry:
@@ -156,15 +167,22 @@ def _bulk(collection: Any, key: Sequence[str], ops: list[Any]) -> None:
 
 
 def latest_values(collection: Any, key_field: str, value_field: str, ids: Iterable[str] | None = None) -> dict[str, Any]:
-    """``{id: value}`` of the latest snapshot (by ``snapshot_time``) per ``key_field``."""
-    pipeline: list[dict[str, Any]] = []
-    if ids is not None:
-        pipeline.append({"$match": {key_field: {"$in": list(ids)}}})
-    pipeline += [
+    """``{id: value}`` of the latest snapshot (by ``snapshot_time``) per ``key_field``.
+
+    ``ids`` are matched :data:`CHUNK` at a time: the embedded store checks every ``$in``
+    value against every candidate, so one ``$in`` of all campaigns costs campaigns squared.
+    """
+    tail: list[dict[str, Any]] = [
         {"$sort": {key_field: 1, "snapshot_time": -1}},
         {"$group": {"_id": f"${key_field}", "value": {"$first": f"${value_field}"}}},
     ]
-    return {row["_id"]: row.get("value") for row in collection.aggregate(pipeline)}
+    if ids is None:
+        return {row["_id"]: row.get("value") for row in collection.aggregate(tail)}
+    out: dict[str, Any] = {}
+    for chunk in _chunks(list(ids), CHUNK):
+        pipeline = [{"$match": {key_field: {"$in": list(chunk)}}}, *tail]
+        out.update((row["_id"], row.get("value")) for row in collection.aggregate(pipeline))
+    return out
 
 
 def _append_snapshots(collection: Any, key_field: str, value_field: str, values: Mapping[str, Mapping[str, Any]],
@@ -214,7 +232,8 @@ def save_contacts(store: Store, docs: Sequence[Mapping[str, Any]], now: datetime
         for doc in new_docs:
             doc.update(summaries.get(doc["emailoctopus_id"]) or _empty_summary())
 
-    return upsert_changed(store.contacts, ("list_id", "emailoctopus_id"), docs, now, on_insert=add_summary)
+    return upsert_changed(store.contacts, ("list_id", "emailoctopus_id"), docs, now, on_insert=add_summary,
+                          natural=CONTACTS)
 
 
 def _empty_summary() -> dict[str, Any]:
@@ -224,12 +243,17 @@ def _empty_summary() -> dict[str, Any]:
 _EVENT_FIELDS = {"_id": 0, "contact_id": 1, "event_type": 1, "count": 1, "occurred_at": 1, "last_occurred_at": 1}
 
 
+#: The event types a contact's summary is made of. They are filtered here, not in the query:
+#: a query on ``event_type`` makes the embedded store copy the set of every event of that
+#: type (most of the collection) on each call, while ``contact_id`` alone selects a few.
+_SUMMARY_TYPES = frozenset({"opened", "clicked"})
+
+
 def _summaries_for(store: Store, contact_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     events = []
     for chunk in _chunks(list(contact_ids), 100):
-        query = {"contact_id": {"$in": list(chunk)}, "event_type": {"$in": ["opened", "clicked"]}}
-        for batch in iter_batches(store.engagement_events, query, _EVENT_FIELDS):
-            events.extend(batch)
+        for batch in iter_batches(store.engagement_events, {"contact_id": {"$in": list(chunk)}}, _EVENT_FIELDS):
+            events.extend(d for d in batch if d.get("event_type") in _SUMMARY_TYPES)
     return summary_from_events(events)
 
 
@@ -252,16 +276,17 @@ def save_links(store: Store, docs: Sequence[Mapping[str, Any]], now: datetime) -
 
 def save_events(store: Store, docs: Sequence[Mapping[str, Any]], now: datetime) -> Counts:
     """Upsert engagement events keyed by (campaign_id, contact_id, event_type)."""
-    return upsert_changed(store.engagement_events, ("campaign_id", "event_type", "contact_id"), docs, now)
+    return upsert_changed(store.engagement_events, ("campaign_id", "event_type", "contact_id"), docs, now,
+                          natural=ENGAGEMENT_EVENTS)
 
 
 def contacts_with_events(store: Store, campaign_ids: Sequence[str]) -> list[str]:
     """Distinct contact ids with an opened/clicked event in any of ``campaign_ids``."""
     ids: dict[str, None] = {}
-    for cid in campaign_ids:
-        query = {"campaign_id": cid, "event_type": {"$in": ["opened", "clicked"]}}
-        for batch in iter_batches(store.engagement_events, query, {"_id": 0, "contact_id": 1}):
-            ids.update(dict.fromkeys(str(d["contact_id"]) for d in batch))
+    for cid in campaign_ids:  # event_type filtered here, not in the query: see _SUMMARY_TYPES
+        fields = {"_id": 0, "contact_id": 1, "event_type": 1}
+        for batch in iter_batches(store.engagement_events, {"campaign_id": cid}, fields):
+            ids.update(dict.fromkeys(str(d["contact_id"]) for d in batch if d.get("event_type") in _SUMMARY_TYPES))
     return list(ids)
 
 
