@@ -250,7 +250,7 @@ _SUMMARY_TYPES = frozenset({"opened", "clicked"})
 
 
 def _summaries_for(store: Store, contact_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    events = []
+    events: list[dict[str, Any]] = []
     for chunk in _chunks(list(contact_ids), 100):
         for batch in iter_batches(store.engagement_events, {"contact_id": {"$in": list(chunk)}}, _EVENT_FIELDS):
             events.extend(d for d in batch if d.get("event_type") in _SUMMARY_TYPES)
