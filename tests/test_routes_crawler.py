@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from octolib.auth.testing import login, running_server, xsrf_token
+from octolib.server.testing import login, running_server, xsrf_token
 from octolib.auth.users import open_user_store
 from octolib.config import Settings
 

@@ -173,7 +173,7 @@ def _gated_class(cls: type[web.RequestHandler]) -> type[web.RequestHandler]:
 def gate_routes(app: web.Application, base_url: str = "/") -> list[RouteInfo]:
     """Put every non-public route of ``app`` behind the session check; return the route table.
 
-    Call it once all extensions are loaded (``octolib.auth.app`` does, right before the
+    Call it once all extensions are loaded (``octolib.server.app`` does, right before the
     server starts listening). Idempotent.
     """
     table: list[RouteInfo] = []

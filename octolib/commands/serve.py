@@ -1,4 +1,4 @@
-"""``octo serve``: the dashboards and JupyterLab behind the login (see octolib.auth.server)."""
+"""``octo serve``: the dashboards and JupyterLab behind the login (see octolib.server.launch)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from octolib.auth.server import ServeOptions, resolve_notebooks_dir, serve
+    from octolib.server.launch import ServeOptions, resolve_notebooks_dir, serve
     from octolib.config import Settings
 
     settings = Settings.from_env()

@@ -1,11 +1,11 @@
 """Run the dashboards server for tests and benchmarks: ``octo serve``'s Jupyter server with
-the pools, the stall fix and the offline template of :mod:`octolib.dashboards.serving`.
+the pools, the stall fix and the offline template of :mod:`octolib.server.voila`.
 
 Why here: the browser test, the notebook test and ``benchmarks/bench_dashboards.py`` all
 need a server on a free port over a synced data folder, ready when the call returns and
 stopped by its own PID. It builds the server's command line with
-:func:`octolib.auth.server.server_command` (the same one ``octo serve`` runs) plus
-:func:`~octolib.dashboards.serving.server_arguments`, so what is tested is what is served.
+:func:`octolib.server.launch.server_command` (the same one ``octo serve`` runs) plus
+:func:`~octolib.server.voila.server_arguments`, so what is tested is what is served.
 """
 
 from __future__ import annotations
@@ -89,9 +89,9 @@ def dashboard_server(
     every pool kernel has rendered its notebook); stop it by PID."""
     import requests
 
-    from octolib.auth.server import ServeOptions, inherited_env, server_command, server_env
-    from octolib.auth.testing import free_port
-    from octolib.dashboards.serving import server_arguments, server_environment
+    from octolib.server.launch import ServeOptions, inherited_env, server_command, server_env
+    from octolib.server.testing import free_port
+    from octolib.server.voila import server_arguments, server_environment
 
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)

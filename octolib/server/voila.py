@@ -9,7 +9,7 @@ starts none, so every page view waited ~5 s for a kernel. :class:`PooledKernelMa
 Voilà's own pool manager (``voila_kernel_manager_factory``) fitted to jupyter_server: per
 dashboard notebook it keeps ``pool_size`` kernels that have already *run* the notebook and
 rendered its HTML, so a request gets a finished page and the browser only connects to the
-kernel. The ceiling of :class:`octolib.auth.kernels.CappedKernelManager` still holds for
+kernel. The ceiling of :class:`octolib.server.kernels.CappedKernelManager` still holds for
 kernels in use; idle pool kernels are not culled (Voilà's rule) and are refilled one second
 after one is taken. Standalone voila was the alternative: it would need a second port, its
 own copy of the login gate, and JupyterLab elsewhere; one server keeps one login and one
@@ -112,7 +112,7 @@ def server_arguments(pool_size: int = 1, pool_notebooks: Sequence[str] = ()) -> 
     folder; empty = every notebook in it).
     """
     args = [
-        "--ServerApp.kernel_manager_class=octolib.dashboards.serving.PooledKernelManager",
+        "--ServerApp.kernel_manager_class=octolib.server.voila.PooledKernelManager",
         # The page configuration's MathJax URL defaults to cdnjs; point it at an empty local file.
         f"--ServerApp.tornado_settings=mathjax_url={MATHJAX_STUB}",
         f"--PooledKernelManager.pool_size={int(pool_size)}",
@@ -262,7 +262,7 @@ def _pool_base() -> type:
     from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
     from tornado import web
 
-    from octolib.auth.kernels import CappedKernelManager
+    from octolib.server.kernels import CappedKernelManager
 
     class _PoolAwareCap(CappedKernelManager):
         """The kernel ceiling, counting only kernels in use (pool kernels are bounded by the

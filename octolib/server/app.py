@@ -6,7 +6,7 @@ access, XSRF on, our identity provider, no files through ``/voila/files``), and 
 gate (:mod:`octolib.auth.gate`) must run after every extension has added its routes. A
 subclass can enforce both, and refuses to start when it cannot.
 
-Run it as ``python -m octolib.auth.app [jupyter options]``; ``octolib.auth.server`` builds
+Run it as ``python -m octolib.server.app [jupyter options]``; ``octolib.server.launch`` builds
 the options.
 """
 
@@ -44,7 +44,7 @@ class OctoServerApp(ServerApp):
 
     @default("kernel_manager_class")
     def _default_kernel_manager_class(self) -> str:
-        return "octolib.auth.kernels.CappedKernelManager"
+        return "octolib.server.kernels.CappedKernelManager"
 
     @default("default_url")
     def _default_default_url(self) -> str:
@@ -77,7 +77,7 @@ class OctoServerApp(ServerApp):
             xsrf_kwargs["secure"] = True
         self.tornado_settings = {**self.tornado_settings, "xsrf_cookie_kwargs": xsrf_kwargs}
         super().init_webapp()
-        from octolib.auth.landing import LandingHandler
+        from octolib.server.landing import LandingHandler
 
         self.web_app.add_handlers(".*$", [(url_path_join(self.base_url, "dashboards"), LandingHandler)])
 

@@ -83,7 +83,7 @@ def running_server(
     port = free_port()
     routes_file = data_dir / "routes.json"
     log_path = data_dir / "serve.log"
-    from octolib.auth.server import inherited_env
+    from octolib.server.launch import inherited_env
 
     child_env = inherited_env(drop_octo=True)
     child_env.update({"OCTO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",

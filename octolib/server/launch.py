@@ -1,6 +1,6 @@
 """Build the command line and environment of the Jupyter server, and start it (``octo serve``).
 
-Why a child process: the server (``python -m octolib.auth.app``) must read the same
+Why a child process: the server (``python -m octolib.server.app``) must read the same
 settings as the ``octo`` command, including ones that came from a ``.env`` file, without
 secrets on its command line (``ps`` shows it). So the settings travel as ``OCTO_*``
 environment variables, and only non-secret options as arguments. On POSIX the ``octo``
@@ -40,7 +40,7 @@ class ServeOptions:
     max_kernels: int = 8
     routes_file: Path | None = None
     allow_root: bool | None = None  # None: only when running as root
-    pool_size: int = 1  # pre-started dashboard kernels per notebook (octolib.dashboards.serving); 0 = off
+    pool_size: int = 1  # pre-started dashboard kernels per notebook (octolib.server.voila); 0 = off
     extra_args: tuple[str, ...] = ()
 
 
@@ -68,7 +68,7 @@ def server_command(settings: Settings, options: ServeOptions, python: str = sys.
     secret_dir = Path(settings.data_dir).expanduser() / "jupyter"
     cull_s = int(round(options.kernel_cull_minutes * 60))
     argv = [
-        python, "-m", "octolib.auth.app",
+        python, "-m", "octolib.server.app",
         f"--ServerApp.ip={options.host}",
         f"--ServerApp.port={options.port}",
         "--ServerApp.port_retries=0",
@@ -150,10 +150,10 @@ def serve(settings: Settings, options: ServeOptions, *, out: TextIO = sys.stdout
         from octolib.errors import ConfigError
 
         raise ConfigError(f"notebooks folder {options.notebooks_dir} does not exist; pass --notebooks-dir")
-    from octolib.dashboards.serving import server_arguments, server_environment
+    from octolib.server.voila import server_arguments, server_environment
 
     # The dashboards' serving pieces: pre-started kernels, the render-stall fix, the
-    # CDN-free template and plotly.js served once (see octolib.dashboards.serving).
+    # CDN-free template and plotly.js served once (see octolib.server.voila).
     argv = server_command(settings, options) + server_arguments(pool_size=max(0, options.pool_size))
     env = server_env(settings)
     env.update(server_environment(env))
