@@ -25,7 +25,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from octolib.dashboards.testing import add_user, dashboard_server, sync_fake_account
+from octolib.dashboards.testing import add_user, sync_fake_account
+from octolib.server.testing import running_server
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     sync_fake_account(data_dir, size="small")
     add_user(data_dir, USER, PASSWORD)
-    with dashboard_server(NOTEBOOKS, data_dir, pool_size=1) as srv:
+    with running_server(NOTEBOOKS, data_dir, pool_size=1, wait_for_pools=True) as srv:
         yield srv
 
 

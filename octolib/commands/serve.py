@@ -28,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pool-size", type=int, default=1,
                    help="pre-started kernels per dashboard, so pages open fast (default 1; 0 = off)")
     p.add_argument("--routes-file", default=None, help="write the route table (JSON) here at start, for audits")
+    p.add_argument("jupyter_args", nargs="*", metavar="-- JUPYTER_OPTION",
+                   help="after --: options passed to the Jupyter server as they are "
+                        "(e.g. -- --PooledKernelManager.pool_notebooks=overview.ipynb); the login "
+                        "gate's settings cannot be changed this way")
     p.set_defaults(func=run)
 
 
@@ -45,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         max_kernels=args.max_kernels,
         routes_file=Path(args.routes_file).resolve() if args.routes_file else None,
         pool_size=args.pool_size,
+        extra_args=tuple(a for a in args.jupyter_args if a != "--"),
     )
     _warn_if_no_users(settings)
     return serve(settings, options)
