@@ -88,11 +88,8 @@ def test_login_page_carries_an_xsrf_token_and_is_not_cached(server, anon):
 
 def test_good_password_starts_a_session_with_a_safe_cookie(server):
     s = requests.Session()
-    t0 = time.perf_counter()
     r = login(s, server.url, "alice", USERS["alice"])
-    elapsed = time.perf_counter() - t0
     assert r.status_code == 302 and r.headers["Location"].endswith("/dashboards")
-    assert elapsed < 1.0, f"login took {elapsed:.2f} s"
     (session_cookie,) = [h for h in set_cookie_headers(r) if h.startswith(cookie_name(server) + "=")]
     attrs = session_cookie.lower()
     assert "httponly" in attrs and "samesite=lax" in attrs and "path=/" in attrs
