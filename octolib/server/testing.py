@@ -101,7 +101,7 @@ def running_server(
                       "JUPYTER_RUNTIME_DIR": str(data_dir / "runtime")})
     child_env.update(env or {})
     cmd = [sys.executable, "-m", "octolib.cli", "serve", "--port", str(port),
-           "--notebooks-dir", str(notebooks_dir), "--routes-file", str(routes_file),
+           "--notebooks-dir", str(Path(notebooks_dir).resolve()), "--routes-file", str(routes_file),
            "--pool-size", str(pool_size), *extra_args]
     if kernel_cull_minutes is not None:
         cmd += ["--kernel-cull-minutes", str(kernel_cull_minutes)]

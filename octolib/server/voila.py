@@ -153,6 +153,9 @@ def add_routes(server_app: Any) -> None:
     from jupyter_server.utils import url_path_join
     from tornado import web
 
+    if getattr(server_app.web_app, "_octo_plotly_route", False):
+        return
+    server_app.web_app._octo_plotly_route = True
     bundle = plotly_bundle_file()
     version = plotly_version()
 
@@ -344,7 +347,6 @@ def _build_pooled_class() -> type:
                 "template_paths": collect_template_paths(["voila", "nbconvert"], conf.template),
                 "settings": server.web_app.settings,
             }
-            add_routes(server)
             if not hasattr(server, "server_url"):
                 server.server_url = server.base_url  # what Voilà's pool code calls its API prefix
             self.kernel_pools_config = self._pool_config
