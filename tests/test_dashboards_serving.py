@@ -160,3 +160,12 @@ def test_pool_kernels_do_not_count_against_the_ceiling():
     finally:
         km._kernels = {}
         loop.close()
+
+
+def test_kernels_use_unix_sockets_unless_the_runtime_path_is_too_long():
+    from octolib.server.launch import kernel_transport_arguments
+
+    short = "/tmp/octo-rt/runtime"
+    assert kernel_transport_arguments({"JUPYTER_RUNTIME_DIR": short}) == ["--KernelManager.transport=ipc"]
+    deep = "/tmp/" + "x" * 60 + "/runtime"
+    assert kernel_transport_arguments({"JUPYTER_RUNTIME_DIR": deep}) == []

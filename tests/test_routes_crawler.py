@@ -326,11 +326,13 @@ def test_the_same_routes_work_with_a_session(server, signed_in, crawl_targets):
     errors = {path: code for path, code in statuses.items() if code >= 500}
     assert not errors, errors  # a path a route does not serve is a 4xx, never a 500
     # The product's pages and the file APIs answer 200 once signed in.
-    for path in ("/dashboards", "/lab", "/api", "/voila/tree", "/api/spec.yaml", "/kernelspecs/python3/logo-64x64.png"):
+    for path in ("/dashboards", "/lab", "/lsp/status", "/api", "/voila/tree", "/api/spec.yaml",
+                 "/kernelspecs/python3/logo-64x64.png"):
         if path not in statuses:
             statuses[path] = signed_in.get(server.url.rstrip("/") + path, allow_redirects=False, timeout=60).status_code
     print("\n".join(f"{code} {path}" for path, code in sorted(statuses.items())))
-    for path in ("/dashboards", "/lab", "/lab/tree/hello_dashboard.ipynb", "/voila/render/hello_dashboard.ipynb",
+    for path in ("/dashboards", "/lab", "/lsp/status", "/lab/tree/hello_dashboard.ipynb",
+                 "/voila/render/hello_dashboard.ipynb",
                  "/api/contents", "/api/contents/hello_dashboard.ipynb", "/api/kernels", "/api/me", "/api",
                  "/files/data.csv", "/files/chart.png", "/view/chart.png", "/voila/tree",
                  "/nbconvert/html/hello_dashboard.ipynb", "/api/spec.yaml", "/kernelspecs/python3/logo-64x64.png"):
@@ -349,7 +351,7 @@ def test_every_route_is_in_the_table_and_only_template_statics_are_public_under_
     assert anon.get(server.url + "octopus/plotly-widget.js", allow_redirects=False, timeout=20).status_code == 302
     assert signed_in.get(server.url + "octopus/plotly-widget.js", timeout=60).status_code == 200
     # Under /voila/templates/ only <template>/static/<file> answers without a session...
-    ok = "voila/templates/octopus/static/mathjax-off.js"
+    ok = "voila/templates/octopus/static/page-watch.js"
     assert anon.get(server.url + ok, timeout=20).status_code == 200
     assert anon.get(server.url + "voila/templates/lab/static/nope.js", timeout=20).status_code == 404
     # ...any other shape needs a session, and is then a 404: never a 500 and a traceback.

@@ -53,8 +53,9 @@ class _QuietTrust(logging.Filter):
         return record.msg != "Notebook %s is not trusted"
 
 # Extensions that are installed alongside JupyterLab but not wanted here: terminals give a
-# shell, and language servers are not installed; fewer routes, less memory.
-_DISABLED_EXTENSIONS = {"jupyter_server_terminals": False, "jupyter_lsp": False}
+# shell. (jupyter_lsp stays: JupyterLab's front end asks /lsp/status on every start and
+# logged a 404 without it; with no language server installed it only answers that.)
+_DISABLED_EXTENSIONS = {"jupyter_server_terminals": False}
 
 
 class OctoServerApp(ServerApp):

@@ -75,6 +75,7 @@ def running_server(
     kernel_cull_minutes: float | None = None,
     max_kernels: int | None = None,
     wait_for_pools: bool = False,
+    jupyter_args: tuple[str, ...] = (),
     start_timeout_s: float = 120.0,
 ) -> Iterator[RunningServer]:
     """Start ``octo serve`` on a free port; yield once ``/login`` answers; stop it by PID.
@@ -82,7 +83,7 @@ def running_server(
     ``env`` adds or overrides variables (e.g. ``OCTO_SESSION_IDLE_MINUTES``). ``extra_args``
     are ``octo serve`` options; ``pool_size``, ``kernel_cull_minutes`` and ``max_kernels``
     are its options of those names (None: its default), ``pool_notebooks`` limits the
-    pools to those notebooks, and ``wait_for_pools`` waits until every pool kernel has
+    pools to those notebooks, ``jupyter_args`` go to Jupyter as they are, and ``wait_for_pools`` waits until every pool kernel has
     rendered its notebook. The server's output goes to ``data_dir/serve.log``, quoted in
     the error when it does not come up.
     """
@@ -107,9 +108,10 @@ def running_server(
         cmd += ["--kernel-cull-minutes", str(kernel_cull_minutes)]
     if max_kernels is not None:
         cmd += ["--max-kernels", str(max_kernels)]
-    if pool_notebooks:
-        # Jupyter's command line takes a list as the same option repeated.
-        cmd += ["--", *(f"--PooledKernelManager.pool_notebooks={n}" for n in pool_notebooks)]
+    # Jupyter's command line takes a list as the same option repeated.
+    passed = [*(f"--PooledKernelManager.pool_notebooks={n}" for n in pool_notebooks), *jupyter_args]
+    if passed:
+        cmd += ["--", *passed]
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, env=child_env, stdout=log_file, stderr=subprocess.STDOUT,
                                 cwd=str(data_dir), start_new_session=True)

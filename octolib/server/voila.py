@@ -281,10 +281,9 @@ def _pool_base() -> type:
                     self.log.warning("refusing a new kernel: %d in use, the limit is %d", in_use, self.max_kernels)
                     raise web.HTTPError(503, f"Too many kernels running ({self.max_kernels}); "
                                              "try again in a few minutes")
-            return await AsyncMappingKernelManager.start_kernel(self, *args, **kwargs)
-
-        def pooled_kernel_ids(self) -> set[str]:
-            return set()
+            started = await AsyncMappingKernelManager.start_kernel(self, *args, **kwargs)
+            self.note_kernel(started, env)
+            return started
 
         def kernels_in_use(self) -> int:
             return len(set(self.list_kernel_ids()) - self.pooled_kernel_ids())
