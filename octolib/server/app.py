@@ -28,18 +28,36 @@ from octolib.auth.jupyter import OctoIdentityProvider
 
 __all__ = ["OctoServerApp", "main"]
 
-# jupyter_server warns at start that Voilà's /voila/files, /voila/static and
-# /voila/templates handlers carry no authentication decorator. They need none here: the
-# login gate (octolib.auth.gate) wraps every route after the extensions load, and every
-# route added later, so these answer without a session only where the gate's public list
-# says (static assets); /voila/files is closed to everyone (file_allowlist = []).
-try:
-    from jupyter_server.utils import JupyterServerAuthWarning
 
-    warnings.filterwarnings("ignore", message="Extension endpoints without @allow_unauthenticated",
-                            category=JupyterServerAuthWarning)
-except ImportError:  # pragma: no cover - older jupyter_server has no such warning
-    pass
+
+def _quiet_warnings() -> None:
+    """Warnings at start-up that no user can act on (called again once the extensions are
+    imported, in case one put its own filter in front)."""
+    # jupyter_server warns that Voilà's /voila/files, /voila/static and /voila/templates
+    # handlers carry no authentication decorator. They need none here: the login gate
+    # (octolib.auth.gate) wraps every route after the extensions load, and every route
+    # added later, so these answer without a session only where the gate's public list
+    # says (static assets); /voila/files is closed to everyone (file_allowlist = []).
+    try:
+        from jupyter_server.utils import JupyterServerAuthWarning
+
+        warnings.filterwarnings("ignore", message="Extension endpoints without @allow_unauthenticated",
+                                category=JupyterServerAuthWarning)
+    except ImportError:  # pragma: no cover - older jupyter_server has no such warning
+        pass
+
+
+_quiet_warnings()
+
+# jupyter_lsp's classes use trait spellings traitlets 5 deprecates, and Voilà's __init__
+# turns traitlets' DeprecationWarnings on: two warnings at every start that no user can act
+# on. Importing it here, quietly, defines those classes once, before the extensions load.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import jupyter_lsp.manager  # noqa: F401
+    except ImportError:  # pragma: no cover - jupyter_lsp is optional
+        pass
 
 
 class _QuietTrust(logging.Filter):
@@ -113,6 +131,7 @@ class OctoServerApp(ServerApp):
         super().init_configurables()
 
     def init_webapp(self) -> None:
+        _quiet_warnings()  # the extensions (Voilà) are imported by now
         secure = bool(getattr(self.identity_provider, "secure_cookie", False))
         xsrf_kwargs: dict[str, Any] = {"path": self.base_url, "samesite": "Lax"}
         if secure:
