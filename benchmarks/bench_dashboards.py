@@ -32,7 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from octolib.dashboards.testing import add_user, dashboard_server, sync_fake_account
+from octolib.dashboards.testing import add_user, sync_fake_account
+from octolib.server.testing import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             for mode in modes:
                 pool = 0 if mode == "cold" else 1
                 t0 = time.monotonic()
-                with dashboard_server(ROOT / "notebooks", data_dir, pool_size=pool) as server:
+                with running_server(ROOT / "notebooks", data_dir, pool_size=pool, wait_for_pools=True) as server:
                     print(f"\n[{mode}] server ready in {time.monotonic() - t0:.1f} s (pool_size={pool})")
                     if mode == "burst":
                         results = _run_mode(browser, server, pages, args.reps, 0.0, campaign_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from octolib.auth.server import ServeOptions, resolve_notebooks_dir, server_command, server_env, server_url
+from octolib.server.launch import ServeOptions, resolve_notebooks_dir, server_command, server_env, server_url
 from octolib.auth.users import UserError, open_user_store
 from octolib.cli import build_parser
 from octolib.commands import user as user_cmd
@@ -120,7 +120,7 @@ def test_server_command_is_locked_down_and_carries_no_secret(tmp_path):
     settings = Settings(data_dir=tmp_path, mongodb_uri="mongodb://u:hunter2-secret@db/x", api_key="key-123456")
     argv = server_command(settings, ServeOptions(notebooks_dir=tmp_path, port=9999), python="python")
     joined = " ".join(argv)
-    assert argv[:3] == ["python", "-m", "octolib.auth.app"]
+    assert argv[:3] == ["python", "-m", "octolib.server.app"]
     assert "--ServerApp.ip=127.0.0.1" in argv and "--ServerApp.port=9999" in argv
     assert "--MappingKernelManager.cull_connected=True" in argv
     assert "--MappingKernelManager.cull_idle_timeout=600" in argv

@@ -18,7 +18,7 @@ import pytest
 import requests
 from tornado.web import create_signed_value
 
-from octolib.auth.testing import login, running_server, xsrf_token
+from octolib.server.testing import login, running_server, xsrf_token
 from octolib.auth.users import open_user_store
 from octolib.config import Settings
 

@@ -231,7 +231,7 @@ def test_gate_refuses_to_wrap_what_it_cannot_check():
 
 
 def test_kernel_cap_refuses_a_kernel_past_the_limit():
-    from octolib.auth.kernels import CappedKernelManager
+    from octolib.server.kernels import CappedKernelManager
 
     async def go():
         km = CappedKernelManager(max_kernels=1)

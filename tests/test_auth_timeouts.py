@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from octolib.auth.testing import login, running_server
+from octolib.server.testing import login, running_server
 from octolib.auth.users import open_user_store
 from octolib.config import Settings
 

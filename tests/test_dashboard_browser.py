@@ -16,6 +16,7 @@ Playwright drives it, never ``playwright install``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -25,7 +26,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from octolib.dashboards.testing import add_user, dashboard_server, sync_fake_account
+from octolib.dashboards.testing import add_user, sync_fake_account
+from octolib.server.testing import running_server
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +69,18 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     sync_fake_account(data_dir, size="small")
     add_user(data_dir, USER, PASSWORD)
-    with dashboard_server(NOTEBOOKS, data_dir, pool_size=1) as srv:
+    with running_server(NOTEBOOKS, data_dir, pool_size=1, wait_for_pools=True) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def watch_server(tmp_path_factory: pytest.TempPathFactory):
+    """One pooled page, and page kernels with no browser for 20 s shut down (90 s in production)."""
+    data_dir = tmp_path_factory.mktemp("browser-watch") / "data"
+    sync_fake_account(data_dir, size="tiny")
+    add_user(data_dir, USER, PASSWORD)
+    with running_server(NOTEBOOKS, data_dir, pool_size=1, pool_notebooks=("overview.ipynb",), wait_for_pools=True,
+                        jupyter_args=("--CappedKernelManager.page_kernel_grace_s=20",)) as srv:
         yield srv
 
 
@@ -266,3 +279,81 @@ def test_dates_read_and_write_iso_in_a_us_locale_browser(server, browser):
         assert start.input_value() == "2026-01-01" != shown
     finally:
         context.close()
+
+
+def _sign_in(context, server) -> object:
+    page = context.new_page()
+    page.goto(server.url + "login")
+    page.fill("#username", USER)
+    page.fill("#password", PASSWORD)
+    page.click("#login_submit")
+    page.wait_for_url("**/dashboards*", timeout=30_000)
+    return page
+
+
+def _open_overview(page, server) -> str:
+    """Open the Overview page, wait until it is drawn, return its kernel's id."""
+    page.goto(server.url + "voila/render/overview.ipynb")
+    _ready(page, "overview", PAGES["overview"])
+    return page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+
+
+def _kernel_ids(page, server) -> set[str]:
+    return {k["id"] for k in page.request.get(server.url + "api/kernels").json()}
+
+
+def _wait_gone(page, server, kernel_id: str, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while kernel_id in _kernel_ids(page, server):
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(500)
+    return True
+
+
+def test_page_is_clean_its_kernel_goes_with_it_and_a_lost_kernel_is_said(watch_server, browser):
+    server = watch_server
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    problems: list[str] = []
+    context.on("page", lambda p: p.on("pageerror", lambda e: problems.append(f"uncaught: {e}")))
+    # Voila 0.5.13's own widget manager is built for JupyterLab 4.5.10 packages while Voila
+    # bundles 4.2.5: its "Unsatisfied version ... (required ^N.5.10)" lines are Voila's.
+    # Ours (the widgets extension) must match what Voila bundles: none of the others.
+    voilas_own = re.compile(r"\(required \^\d+\.5\.10\)")
+    context.on("console", lambda m: problems.append(f"console: {m.text}")
+               if m.type in ("warning", "error") and "Unsatisfied version" in m.text
+               and not voilas_own.search(m.text) else None)
+    context.on("response", lambda r: problems.append(f"404 {r.url}") if r.status == 404 else None)
+    page = _sign_in(context, server)
+    page.on("pageerror", lambda e: problems.append(f"uncaught: {e}"))
+
+    # A page loads without uncaught errors, version warnings or requests for missing routes.
+    kernel = _open_overview(page, server)
+    page.wait_for_timeout(1000)
+    assert problems == [], problems
+    assert page.locator(".octo-lost").count() == 0
+
+    # The kernel under an open page ends (as the idle culler ends it): the page says so.
+    xsrf = next(c["value"] for c in context.cookies() if c["name"] == "_xsrf")
+    gone = page.request.delete(server.url + f"api/kernels/{kernel}", headers={"X-XSRFToken": xsrf})
+    assert gone.status == 204, gone.status
+    page.mouse.click(640, 500)  # the user comes back and clicks on the page
+    banner = page.locator(".octo-lost")
+    banner.wait_for(timeout=30_000)
+    assert "Reload" in banner.inner_text() and "stopped working" in banner.inner_text()
+
+    # Closing a tab shuts its kernel (Voilà's unload beacon, through the login gate).
+    tab = context.new_page()
+    closed = _open_overview(tab, server)
+    tab.close(run_before_unload=True)
+    assert _wait_gone(page, server, closed, 30), "a closed tab's kernel still runs"
+
+    # A browser that goes away without a word: its page kernel goes after the grace period.
+    other = browser.new_context()
+    lost = _open_overview(_sign_in(other, server), server)
+    other.close()
+    assert _wait_gone(page, server, lost, 120), "the kernel of a closed browser still runs"
+    assert "its dashboard page closed" in server.log_text()
+    # The pool's own kernel is never reaped.
+    assert len(_kernel_ids(page, server)) >= 1
+    context.close()

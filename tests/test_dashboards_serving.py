@@ -11,12 +11,12 @@ from queue import Empty
 import nbformat
 import pytest
 
-from octolib.dashboards import serving
+from octolib.server import voila as serving
 
 
 def test_server_arguments_turn_on_pools_template_and_offline_mathjax():
     args = serving.server_arguments(pool_size=2, pool_notebooks=("overview.ipynb", "campaign.ipynb"))
-    assert "--ServerApp.kernel_manager_class=octolib.dashboards.serving.PooledKernelManager" in args
+    assert "--ServerApp.kernel_manager_class=octolib.server.voila.PooledKernelManager" in args
     assert "--PooledKernelManager.pool_size=2" in args
     assert f"--VoilaConfiguration.template={serving.TEMPLATE}" in args
     # Jupyter's command line takes a list as the option repeated
@@ -160,3 +160,12 @@ def test_pool_kernels_do_not_count_against_the_ceiling():
     finally:
         km._kernels = {}
         loop.close()
+
+
+def test_kernels_use_unix_sockets_unless_the_runtime_path_is_too_long():
+    from octolib.server.launch import kernel_transport_arguments
+
+    short = "/tmp/octo-rt/runtime"
+    assert kernel_transport_arguments({"JUPYTER_RUNTIME_DIR": short}) == ["--KernelManager.transport=ipc"]
+    deep = "/tmp/" + "x" * 60 + "/runtime"
+    assert kernel_transport_arguments({"JUPYTER_RUNTIME_DIR": deep}) == []

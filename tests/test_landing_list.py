@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from octolib.auth import templates
-from octolib.auth.landing import list_dashboards
+from octolib.server.landing import list_dashboards
 from octolib.dashboards.registry import PAGES
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

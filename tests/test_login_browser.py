@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from octolib.auth.testing import running_server
+from octolib.server.testing import running_server
 from octolib.auth.users import open_user_store
 from octolib.config import Settings
 

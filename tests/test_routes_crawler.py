@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from octolib.auth.testing import login, running_server, xsrf_token
+from octolib.server.testing import login, running_server, xsrf_token
 from octolib.auth.users import open_user_store
 from octolib.config import Settings
 
@@ -323,15 +323,94 @@ def test_the_same_routes_work_with_a_session(server, signed_in, crawl_targets):
                 refused.append(f"GET {path} [{route['handler']}] -> {r.status_code} {location}")
             r.close()
     assert not refused, "\n".join(refused)
+    errors = {path: code for path, code in statuses.items() if code >= 500}
+    assert not errors, errors  # a path a route does not serve is a 4xx, never a 500
     # The product's pages and the file APIs answer 200 once signed in.
-    for path in ("/dashboards", "/lab", "/api", "/voila/tree", "/api/spec.yaml", "/kernelspecs/python3/logo-64x64.png"):
+    for path in ("/dashboards", "/lab", "/lsp/status", "/api", "/voila/tree", "/api/spec.yaml",
+                 "/kernelspecs/python3/logo-64x64.png"):
         if path not in statuses:
             statuses[path] = signed_in.get(server.url.rstrip("/") + path, allow_redirects=False, timeout=60).status_code
     print("\n".join(f"{code} {path}" for path, code in sorted(statuses.items())))
-    for path in ("/dashboards", "/lab", "/lab/tree/hello_dashboard.ipynb", "/voila/render/hello_dashboard.ipynb",
+    for path in ("/dashboards", "/lab", "/lsp/status", "/lab/tree/hello_dashboard.ipynb",
+                 "/voila/render/hello_dashboard.ipynb",
                  "/api/contents", "/api/contents/hello_dashboard.ipynb", "/api/kernels", "/api/me", "/api",
                  "/files/data.csv", "/files/chart.png", "/view/chart.png", "/voila/tree",
                  "/nbconvert/html/hello_dashboard.ipynb", "/api/spec.yaml", "/kernelspecs/python3/logo-64x64.png"):
         assert statuses.get(path) == 200, f"{path} -> {statuses.get(path)}"
     # Voilà's own file route stays closed to everyone (file_allowlist = []).
     assert statuses.get("/voila/files/chart.png") == 403
+
+
+def test_every_route_is_in_the_table_and_only_template_statics_are_public_under_templates(server, signed_in):
+    routes = {_strip(r["pattern"]): r for r in server.routes()}
+    # The product's own late route (plotly's bundle) is registered before the gate wraps the
+    # table, so it is in it, and it needs a session.
+    plotly = [r for p, r in routes.items() if "plotly-widget" in p]
+    assert plotly and not plotly[0]["public"], plotly
+    anon = requests.Session()
+    assert anon.get(server.url + "octopus/plotly-widget.js", allow_redirects=False, timeout=20).status_code == 302
+    assert signed_in.get(server.url + "octopus/plotly-widget.js", timeout=60).status_code == 200
+    # Under /voila/templates/ only <template>/static/<file> answers without a session...
+    ok = "voila/templates/octopus/static/page-watch.js"
+    assert anon.get(server.url + ok, timeout=20).status_code == 200
+    assert anon.get(server.url + "voila/templates/lab/static/nope.js", timeout=20).status_code == 404
+    # ...any other shape needs a session, and is then a 404: never a 500 and a traceback.
+    odd = ["voila/templates/nope", "voila/templates/octopus/foo", "voila/templates/octopus/index.html.j2",
+           "voila/templates/octopus/conf.json", "voila/templates/octopus/static/", "voila/templates/",
+           "voila/templates/octopus/static/..%2F..%2Fconf.json", "voila/templates/%2E%2E/static/x.js",
+           "voila/templates/octopus//static/x.js"]
+    for path in odd:
+        r = anon.get(server.url + path, allow_redirects=False, timeout=20)
+        assert r.status_code in (302, 403, 404), f"anonymous {path} -> {r.status_code}"
+        assert r.status_code != 302 or urlsplit(r.headers["Location"]).path.endswith("/login"), path
+        r = signed_in.get(server.url + path, allow_redirects=False, timeout=20)
+        assert r.status_code == 404, f"signed in {path} -> {r.status_code}"
+    # An unknown path is a 404 for a signed-in user (the login page for anyone else).
+    assert signed_in.get(server.url + "no/such/page", allow_redirects=False, timeout=20).status_code == 404
+    assert "Uncaught exception" not in server.log_text()
+
+
+def test_a_route_added_after_the_gate_is_installed_needs_a_session():
+    """Default deny for routes an extension adds once the server runs (over a real socket)."""
+    from tornado import web
+    from tornado.httpclient import AsyncHTTPClient
+    from tornado.httpserver import HTTPServer
+    from tornado.testing import bind_unused_port
+
+    from octolib.auth.gate import REFUSAL_HEADER, install_gate
+
+    class Provider:
+        def get_user(self, handler):
+            return "someone" if handler.request.headers.get("X-Test-User") else None
+
+    class Early(web.RequestHandler):
+        def get(self):
+            self.write("early")
+
+    class Late(web.RequestHandler):
+        def get(self):
+            self.write("late")
+
+    async def scenario() -> dict[str, tuple[int, str]]:
+        app = web.Application([(r"/early", Early)], identity_provider=Provider(), base_url="/")
+        table = install_gate(app, "/")
+        assert [r.public for r in table] == [False]
+        app.add_handlers(".*$", [(r"/late", Late)])  # after the gate, like a late extension
+        sock, port = bind_unused_port()
+        server = HTTPServer(app)
+        server.add_sockets([sock])
+        client = AsyncHTTPClient()
+        out = {}
+        try:
+            for path in ("/early", "/late"):
+                for who, headers in (("anon", {}), ("user", {"X-Test-User": "1"})):
+                    r = await client.fetch(f"http://127.0.0.1:{port}{path}", headers=headers,
+                                           follow_redirects=False, raise_error=False)
+                    out[f"{who} {path}"] = (r.code, r.headers.get(REFUSAL_HEADER, ""), r.body.decode())
+        finally:
+            server.stop()
+        return out
+
+    out = asyncio.run(scenario())
+    assert out["anon /early"][:2] == (302, "required") and out["anon /late"][:2] == (302, "required"), out
+    assert out["user /early"][0] == 200 and out["user /late"] == (200, "", "late"), out

@@ -5,8 +5,7 @@
   session cookie, no token) and the login/logout pages (:mod:`~octolib.auth.templates`).
 * :mod:`octolib.auth.gate`: default deny for every route except the login page and static
   assets, whatever extension registered it.
-* :mod:`octolib.auth.app` / :mod:`octolib.auth.server`: the server ``octo serve`` runs and
-  how it is launched; :mod:`~octolib.auth.landing` (the dashboards list) and
-  :mod:`~octolib.auth.kernels` (a ceiling on kernels) belong to it.
-* :mod:`octolib.auth.testing`: start the real server on a free port and sign in (tests).
+
+The server these guard (the app, its launch, the landing page, kernels, Voilà's pools and
+the test helper that starts it) lives in :mod:`octolib.server`.
 """

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,8 @@ from tornado import web
 from tornado.routing import PathMatches, Rule
 from tornado.websocket import WebSocketHandler
 
-__all__ = ["PUBLIC_PATTERNS", "RouteInfo", "gate_routes", "iter_routes", "is_public", "REFUSAL_HEADER"]
+__all__ = ["PUBLIC_PATTERNS", "RouteInfo", "gate_routes", "install_gate", "iter_routes", "is_public",
+           "REFUSAL_HEADER"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ PUBLIC_PATTERNS: frozenset[str] = frozenset({
     r"/lab/api/themes/(.*)",
     # Voilà's front-end bundles, template assets and theme CSS
     r"/voila/static/(.*)",
+    # only <template>/static/<file> below it; any other path needs a session and is a 404
+    # (see _template_static_class)
     r"/voila/templates/(.*)",
     r"/voila/labextensions/(.*)",
     r"/voila/api/themes/(.*)",
@@ -164,16 +168,102 @@ def _gated_class(cls: type[web.RequestHandler]) -> type[web.RequestHandler]:
                 result = await result
             return result
 
+    if getattr(cls.get_current_user, "__module__", "") == "jupyter_server.base.handlers":
+        def get_current_user(self: Any) -> Any:
+            # tornado answers an unsupported verb with 405 before prepare runs; rendering
+            # that error page asks for the user, and jupyter_server's get_current_user
+            # raises when prepare has not set one (a traceback per such request). Before
+            # prepare nobody is signed in, as far as this request knows.
+            return getattr(self, "_jupyter_current_user", None)
+
+        Gated.get_current_user = get_current_user  # type: ignore[method-assign]
+
     Gated.__name__ = Gated.__qualname__ = f"Gated{cls.__name__}"
     Gated.__doc__ = cls.__doc__
     _GATED[cls] = Gated
     return Gated
 
 
+#: The one shape of path Voilà's template route may serve without a session.
+_TEMPLATE_STATIC_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*/static/[^\x00]+")
+_TEMPLATE_ROUTE = r"/voila/templates/(.*)"
+
+
+def _is_template_static(path: str) -> bool:
+    """``<template>/static/<file>`` with no empty, ``.`` or ``..`` segment."""
+    if not _TEMPLATE_STATIC_RE.fullmatch(path):
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+def _public_class(cls: type[web.RequestHandler]) -> type[web.RequestHandler]:
+    """``cls`` marked as vetted public, so the dispatch check (:func:`install_gate`) passes it."""
+    if getattr(cls, "_octo_public", False) or getattr(cls, "_octo_gated", False):
+        return cls
+    public = type(f"Public{cls.__name__}", (cls,), {"_octo_public": True, "__doc__": cls.__doc__,
+                                                       "__module__": cls.__module__})
+    return public
+
+
+def _template_static_class(cls: type[web.RequestHandler]) -> type[web.RequestHandler]:
+    """Voilà's template route, public only for ``<template>/static/<file>``.
+
+    Voilà registers ``/voila/templates/(.*)`` and answers any other shape of path with an
+    uncaught ValueError (HTTP 500 and a traceback in the log). Here such a path needs a
+    session like every other route, and then answers 404.
+    """
+
+    class TemplateStatic(cls):  # type: ignore[valid-type, misc]
+        _octo_public = True
+
+        async def prepare(self, *args: Any, **kwargs: Any) -> Any:
+            path = self.path_args[0] if self.path_args else ""
+            if not _is_template_static(str(path)):
+                if await _session_user(self) is None:
+                    _refuse(self)
+                    return None
+                raise web.HTTPError(404)
+            result = super().prepare(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+    TemplateStatic.__name__ = TemplateStatic.__qualname__ = f"TemplateStatic{cls.__name__}"
+    TemplateStatic.__doc__ = cls.__doc__
+    return TemplateStatic
+
+
+def install_gate(app: web.Application, base_url: str = "/") -> list[RouteInfo]:
+    """Gate every route of ``app`` now (:func:`gate_routes`), and every route added later.
+
+    Why both: the route table is written at start for audits, but an extension (or this
+    product) may call ``add_handlers`` once the server runs. Tornado hands every matched
+    route to ``Application.get_handler_delegate``; from now on that puts any handler class
+    the gate has not vetted (gated or public) behind the session check: default deny.
+    """
+    table = gate_routes(app, base_url)
+    if not getattr(app, "_octo_gate_installed", False):
+        original = app.get_handler_delegate
+
+        def get_handler_delegate(request: Any, target_class: type[web.RequestHandler],
+                                 target_kwargs: dict[str, Any] | None = None,
+                                 path_args: list[bytes] | None = None,
+                                 path_kwargs: dict[str, bytes] | None = None) -> Any:
+            if not (getattr(target_class, "_octo_gated", False) or getattr(target_class, "_octo_public", False)):
+                if target_class not in _GATED:
+                    log.info("login gate: %s was added after start; it needs a session", target_class.__name__)
+                target_class = _gated_class(target_class)
+            return original(request, target_class, target_kwargs, path_args, path_kwargs)
+
+        app.get_handler_delegate = get_handler_delegate  # type: ignore[method-assign]
+        app._octo_gate_installed = True  # type: ignore[attr-defined]
+    return table
+
+
 def gate_routes(app: web.Application, base_url: str = "/") -> list[RouteInfo]:
     """Put every non-public route of ``app`` behind the session check; return the route table.
 
-    Call it once all extensions are loaded (``octolib.auth.app`` does, right before the
+    Call it once all extensions are loaded (``octolib.server.app`` does, right before the
     server starts listening). Idempotent.
     """
     table: list[RouteInfo] = []
@@ -188,6 +278,10 @@ def gate_routes(app: web.Application, base_url: str = "/") -> list[RouteInfo]:
         public = isinstance(matcher, PathMatches) and is_public(pattern, base_url)
         if not public:
             rule.target = _gated_class(target)
+        elif _strip(pattern, base_url) == _TEMPLATE_ROUTE:
+            rule.target = _template_static_class(target)
+        else:
+            rule.target = _public_class(target)
         table.append(RouteInfo(pattern, f"{target.__module__}.{target.__qualname__}", public,
                                issubclass(target, WebSocketHandler)))
     n_public = sum(r.public for r in table)

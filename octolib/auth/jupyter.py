@@ -21,7 +21,7 @@ cookie secret) holding::
   secret is not a second way in.
 
 Only this module and :mod:`octolib.auth.gate` decide who gets in; the server app
-(:mod:`octolib.auth.app`) wires them up.
+(:mod:`octolib.server.app`) wires them up.
 """
 
 from __future__ import annotations

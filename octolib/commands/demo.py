@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(settings, port: int) -> int:  # type: ignore[no-untyped-def]
-    from octolib.auth.server import ServeOptions, resolve_notebooks_dir, serve
+    from octolib.server.launch import ServeOptions, resolve_notebooks_dir, serve
     from octolib.auth.users import ensure_demo_user, open_user_store
     from octolib.workspace import prepare_workspace
 

@@ -7,7 +7,10 @@ process (drive it through ``/_fake/advance``, ``/_fake/faults`` and ``/_fake/sta
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import signal
+import sys
 import threading
 
 from octolib.fake import DEMO_API_KEY, SIZES, FakeAccount, FakeServer, Faults
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"export OCTO_API_BASE={server.base_url}", flush=True)
     print(f"export OCTO_API_KEY={args.api_key}", flush=True)
     print("Ctrl-C to stop", flush=True)
-    if threading.current_thread() is threading.main_thread():
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
         signal.signal(signal.SIGTERM, _interrupt)  # `kill <pid>` stops it as cleanly as Ctrl-C
     try:
         threading.Event().wait()
@@ -48,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         server.stop()
+    if in_main:
+        _exit_now(0)
     return 0
 
 
@@ -58,6 +64,23 @@ def _size(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _exit_now(code: int) -> None:
+    """End the process at once, skipping the interpreter's teardown.
+
+    Why: the server is stopped (socket closed, every connection shut) and nothing is left
+    to clean up, but ``octo`` has imported ~600 modules (numpy, pymongo, requests, every
+    command), and tearing them down is pure CPU: 0.01 s for a bare interpreter, 0.3-1.2 s
+    for this one on a loaded 2-core machine, and 2.3 s with two more busy processes
+    (measured from SIGINT to exit; ``FakeServer.stop`` itself took 10-30 ms). On a machine
+    busy enough, a Ctrl-C'd ``octo fake-api`` took over 10 s to go away. Output is flushed
+    first, so nothing printed is lost.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -1,4 +1,4 @@
-"""``octo serve``: the dashboards and JupyterLab behind the login (see octolib.auth.server)."""
+"""``octo serve``: the dashboards and JupyterLab behind the login (see octolib.server.launch)."""
 
 from __future__ import annotations
 
@@ -28,11 +28,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pool-size", type=int, default=1,
                    help="pre-started kernels per dashboard, so pages open fast (default 1; 0 = off)")
     p.add_argument("--routes-file", default=None, help="write the route table (JSON) here at start, for audits")
+    p.add_argument("jupyter_args", nargs="*", metavar="-- JUPYTER_OPTION",
+                   help="after --: options passed to the Jupyter server as they are "
+                        "(e.g. -- --PooledKernelManager.pool_notebooks=overview.ipynb); the login "
+                        "gate's settings cannot be changed this way")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from octolib.auth.server import ServeOptions, resolve_notebooks_dir, serve
+    from octolib.server.launch import ServeOptions, resolve_notebooks_dir, serve
     from octolib.config import Settings
     from octolib.workspace import prepare_workspace
 
@@ -46,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         max_kernels=args.max_kernels,
         routes_file=Path(args.routes_file).resolve() if args.routes_file else None,
         pool_size=args.pool_size,
+        extra_args=tuple(a for a in args.jupyter_args if a != "--"),
     )
     _warn_if_no_users(settings)
     return serve(settings, options)

@@ -22,8 +22,8 @@ and drive the widgets by setting their values):
 Shared: :mod:`~octolib.dashboards.widgets` (frame, tables, charts, CSV button),
 :mod:`~octolib.dashboards.data` (reads cached per sync run), :mod:`~octolib.dashboards.base`.
 Serving (Voilà with pre-started kernels behind the login, the render-stall fix):
-:mod:`~octolib.dashboards.serving`. Imports are lazy, so the server process can use
-``serving`` without loading plotly and ipywidgets.
+:mod:`~octolib.server.voila`. Imports are lazy, so the server process can import
+this package without loading plotly and ipywidgets.
 """
 
 from __future__ import annotations

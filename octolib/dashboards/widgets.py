@@ -6,7 +6,7 @@ Why these rules (they keep Voilà pages from stalling and from breaking):
 * **No ``ipywidgets.Output``.** Voilà executes the notebook with nbclient, whose Output
   widget stand-in writes to the kernel's shell socket from a second task while the first
   one waits for ``execute_reply`` on that socket; that send can swallow the socket's
-  wake-up and the page never finishes (see :mod:`octolib.dashboards.serving`). Messages go
+  wake-up and the page never finishes (see :mod:`octolib.server.voila`). Messages go
   to :class:`ipywidgets.HTML`, charts to ``go.FigureWidget``; nothing is ``print``-ed.
 * **Every callback is guarded** (:meth:`Page.guard`): an exception becomes a message in the
   page, never a traceback in an output area.
@@ -358,7 +358,7 @@ class Page:
     def preload_charts(self) -> None:
         """Ask the browser to start loading plotly as soon as the page shows (pages with
         charts call this once their charts exist)."""
-        from octolib.dashboards.serving import PLOTLY_BUNDLE_PATH
+        from octolib.server.voila import PLOTLY_BUNDLE_PATH
 
         self.probe.preload = PLOTLY_BUNDLE_PATH if self.charts() else ""
 
@@ -610,8 +610,8 @@ class DataTable:
 
 def _plotly_loader() -> str:
     """The ``_esm`` of the dashboards' FigureWidgets: import plotly's bundle from the server
-    (see :mod:`octolib.dashboards.serving`) instead of carrying its 5 MB in every widget."""
-    from octolib.dashboards.serving import PLOTLY_BUNDLE_PATH
+    (see :mod:`octolib.server.voila`) instead of carrying its 5 MB in every widget."""
+    from octolib.server.voila import PLOTLY_BUNDLE_PATH
 
     return f"""
 let base = "/";

@@ -1,9 +1,10 @@
 """Run the real ``octo serve`` in a child process, and sign in to it (tests, benchmarks).
 
-Why in the library: the route crawler, the login tests, the browser test and the
+Why in the library: the route crawler, the login tests, the browser tests and the
 benchmarks all need the same thing (a server on a free port with its own data folder,
 ready when the call returns, stopped by its own PID), and ``octolib.fake`` sets the
-precedent of shipping the test double next to the code.
+precedent of shipping the test double next to the code. It is the one helper that starts a
+server: it runs the ``octo serve`` command itself, so what is tested is what is served.
 """
 
 from __future__ import annotations
@@ -69,12 +70,22 @@ def running_server(
     *,
     env: Mapping[str, str] | None = None,
     extra_args: tuple[str, ...] = (),
-    start_timeout_s: float = 90.0,
+    pool_size: int = 1,
+    pool_notebooks: tuple[str, ...] = (),
+    kernel_cull_minutes: float | None = None,
+    max_kernels: int | None = None,
+    wait_for_pools: bool = False,
+    jupyter_args: tuple[str, ...] = (),
+    start_timeout_s: float = 120.0,
 ) -> Iterator[RunningServer]:
     """Start ``octo serve`` on a free port; yield once ``/login`` answers; stop it by PID.
 
-    ``env`` adds or overrides variables (e.g. ``OCTO_SESSION_IDLE_MINUTES``). The server's
-    output goes to ``data_dir/serve.log``, quoted in the error when it does not come up.
+    ``env`` adds or overrides variables (e.g. ``OCTO_SESSION_IDLE_MINUTES``). ``extra_args``
+    are ``octo serve`` options; ``pool_size``, ``kernel_cull_minutes`` and ``max_kernels``
+    are its options of those names (None: its default), ``pool_notebooks`` limits the
+    pools to those notebooks, ``jupyter_args`` go to Jupyter as they are, and ``wait_for_pools`` waits until every pool kernel has
+    rendered its notebook. The server's output goes to ``data_dir/serve.log``, quoted in
+    the error when it does not come up.
     """
     import requests
 
@@ -83,7 +94,7 @@ def running_server(
     port = free_port()
     routes_file = data_dir / "routes.json"
     log_path = data_dir / "serve.log"
-    from octolib.auth.server import inherited_env
+    from octolib.server.launch import inherited_env
 
     child_env = inherited_env(drop_octo=True)
     child_env.update({"OCTO_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
@@ -91,7 +102,16 @@ def running_server(
                       "JUPYTER_RUNTIME_DIR": str(data_dir / "runtime")})
     child_env.update(env or {})
     cmd = [sys.executable, "-m", "octolib.cli", "serve", "--port", str(port),
-           "--notebooks-dir", str(notebooks_dir), "--routes-file", str(routes_file), *extra_args]
+           "--notebooks-dir", str(Path(notebooks_dir).resolve()), "--routes-file", str(routes_file),
+           "--pool-size", str(pool_size), *extra_args]
+    if kernel_cull_minutes is not None:
+        cmd += ["--kernel-cull-minutes", str(kernel_cull_minutes)]
+    if max_kernels is not None:
+        cmd += ["--max-kernels", str(max_kernels)]
+    # Jupyter's command line takes a list as the same option repeated.
+    passed = [*(f"--PooledKernelManager.pool_notebooks={n}" for n in pool_notebooks), *jupyter_args]
+    if passed:
+        cmd += ["--", *passed]
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, env=child_env, stdout=log_file, stderr=subprocess.STDOUT,
                                 cwd=str(data_dir), start_new_session=True)
@@ -110,12 +130,22 @@ def running_server(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"octo serve did not answer within {start_timeout_s} s:\n{server.log_text()[-4000:]}")
             time.sleep(0.2)
+        if wait_for_pools and pool_size > 0:
+            expected = len(pool_notebooks) if pool_notebooks else len(
+                [p for p in Path(notebooks_dir).glob("*.ipynb") if not p.name.startswith((".", "_"))])
+            while server.log_text().count("pre-rendered ") < expected:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"octo serve exited with {proc.returncode}:\n{server.log_text()[-4000:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the kernel pools were not ready within {start_timeout_s} s:\n"
+                                       f"{server.log_text()[-4000:]}")
+                time.sleep(0.25)
         yield server
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)

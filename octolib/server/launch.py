@@ -1,6 +1,6 @@
 """Build the command line and environment of the Jupyter server, and start it (``octo serve``).
 
-Why a child process: the server (``python -m octolib.auth.app``) must read the same
+Why a child process: the server (``python -m octolib.server.app``) must read the same
 settings as the ``octo`` command, including ones that came from a ``.env`` file, without
 secrets on its command line (``ps`` shows it). So the settings travel as ``OCTO_*``
 environment variables, and only non-secret options as arguments. On POSIX the ``octo``
@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from octolib.config import SETTINGS, Settings
 
 __all__ = ["ServeOptions", "resolve_notebooks_dir", "server_command", "server_env", "server_url", "serve",
-           "inherited_env"]
+           "inherited_env", "kernel_transport_arguments"]
 
 # Variables that would give stock Jupyter a token; ours ignores tokens, but a stray one in
 # the environment should not even be printed in a URL.
@@ -40,7 +40,7 @@ class ServeOptions:
     max_kernels: int = 8
     routes_file: Path | None = None
     allow_root: bool | None = None  # None: only when running as root
-    pool_size: int = 1  # pre-started dashboard kernels per notebook (octolib.dashboards.serving); 0 = off
+    pool_size: int = 1  # pre-started dashboard kernels per notebook (octolib.server.voila); 0 = off
     extra_args: tuple[str, ...] = ()
 
 
@@ -68,7 +68,7 @@ def server_command(settings: Settings, options: ServeOptions, python: str = sys.
     secret_dir = Path(settings.data_dir).expanduser() / "jupyter"
     cull_s = int(round(options.kernel_cull_minutes * 60))
     argv = [
-        python, "-m", "octolib.auth.app",
+        python, "-m", "octolib.server.app",
         f"--ServerApp.ip={options.host}",
         f"--ServerApp.port={options.port}",
         "--ServerApp.port_retries=0",
@@ -128,6 +128,30 @@ def server_env(settings: Settings, base: Mapping[str, str] | None = None) -> dic
     return env
 
 
+#: Longest runtime folder for IPC kernels: a socket path is that folder plus
+#: ``/kernel-<36-char id>-ipc-<n>`` (51 characters), and Linux allows 107.
+_IPC_RUNTIME_MAX = 107 - 51
+
+
+def kernel_transport_arguments(env: Mapping[str, str]) -> list[str]:
+    """Kernels talk to the server over Unix sockets in the 0700 runtime folder, not TCP.
+
+    Why: over TCP on 127.0.0.1 any local user can subscribe to a kernel's output stream
+    (messages are signed, not encrypted), and every kernel said so at start ("Kernel is
+    running over TCP without encryption", 41 lines in one demo). Unix sockets in the
+    runtime folder are reachable only by this account. A folder whose path is too long for
+    a socket name keeps TCP.
+    """
+    runtime = env.get("JUPYTER_RUNTIME_DIR")
+    if not runtime:
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        runtime = jupyter_runtime_dir()
+    if os.name != "posix" or len(str(Path(runtime).expanduser().resolve())) > _IPC_RUNTIME_MAX:
+        return []
+    return ["--KernelManager.transport=ipc"]
+
+
 def server_url(options: ServeOptions) -> str:
     """Where to point a browser (the login page redirects to the dashboards)."""
     host = options.host
@@ -153,13 +177,14 @@ def serve(settings: Settings, options: ServeOptions, *, out: TextIO = sys.stdout
         from octolib.errors import ConfigError
 
         raise ConfigError(f"notebooks folder {options.notebooks_dir} does not exist; pass --notebooks-dir")
-    from octolib.dashboards.serving import server_arguments, server_environment
+    from octolib.server.voila import server_arguments, server_environment
 
     # The dashboards' serving pieces: pre-started kernels, the render-stall fix, the
-    # CDN-free template and plotly.js served once (see octolib.dashboards.serving).
+    # CDN-free template and plotly.js served once (see octolib.server.voila).
     argv = server_command(settings, options) + server_arguments(pool_size=max(0, options.pool_size))
     env = server_env(settings)
     env.update(server_environment(env))
+    argv += kernel_transport_arguments(env)
     print(f"octopus: serving {options.notebooks_dir} at {server_url(options)}"
           f"{' (behind TLS: Secure cookies)' if options.secure else ''}", file=out)
     print(f"octopus: {sign_in}; Ctrl-C stops the server", file=out)

@@ -9,7 +9,7 @@ starts none, so every page view waited ~5 s for a kernel. :class:`PooledKernelMa
 Voilà's own pool manager (``voila_kernel_manager_factory``) fitted to jupyter_server: per
 dashboard notebook it keeps ``pool_size`` kernels that have already *run* the notebook and
 rendered its HTML, so a request gets a finished page and the browser only connects to the
-kernel. The ceiling of :class:`octolib.auth.kernels.CappedKernelManager` still holds for
+kernel. The ceiling of :class:`octolib.server.kernels.CappedKernelManager` still holds for
 kernels in use; idle pool kernels are not culled (Voilà's rule) and are refilled one second
 after one is taken. Standalone voila was the alternative: it would need a second port, its
 own copy of the login gate, and JupyterLab elsewhere; one server keeps one login and one
@@ -112,7 +112,7 @@ def server_arguments(pool_size: int = 1, pool_notebooks: Sequence[str] = ()) -> 
     folder; empty = every notebook in it).
     """
     args = [
-        "--ServerApp.kernel_manager_class=octolib.dashboards.serving.PooledKernelManager",
+        "--ServerApp.kernel_manager_class=octolib.server.voila.PooledKernelManager",
         # The page configuration's MathJax URL defaults to cdnjs; point it at an empty local file.
         f"--ServerApp.tornado_settings=mathjax_url={MATHJAX_STUB}",
         f"--PooledKernelManager.pool_size={int(pool_size)}",
@@ -153,6 +153,9 @@ def add_routes(server_app: Any) -> None:
     from jupyter_server.utils import url_path_join
     from tornado import web
 
+    if getattr(server_app.web_app, "_octo_plotly_route", False):
+        return
+    server_app.web_app._octo_plotly_route = True
     bundle = plotly_bundle_file()
     version = plotly_version()
 
@@ -262,7 +265,7 @@ def _pool_base() -> type:
     from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
     from tornado import web
 
-    from octolib.auth.kernels import CappedKernelManager
+    from octolib.server.kernels import CappedKernelManager
 
     class _PoolAwareCap(CappedKernelManager):
         """The kernel ceiling, counting only kernels in use (pool kernels are bounded by the
@@ -278,10 +281,9 @@ def _pool_base() -> type:
                     self.log.warning("refusing a new kernel: %d in use, the limit is %d", in_use, self.max_kernels)
                     raise web.HTTPError(503, f"Too many kernels running ({self.max_kernels}); "
                                              "try again in a few minutes")
-            return await AsyncMappingKernelManager.start_kernel(self, *args, **kwargs)
-
-        def pooled_kernel_ids(self) -> set[str]:
-            return set()
+            started = await AsyncMappingKernelManager.start_kernel(self, *args, **kwargs)
+            self.note_kernel(started, env)
+            return started
 
         def kernels_in_use(self) -> int:
             return len(set(self.list_kernel_ids()) - self.pooled_kernel_ids())
@@ -344,7 +346,6 @@ def _build_pooled_class() -> type:
                 "template_paths": collect_template_paths(["voila", "nbconvert"], conf.template),
                 "settings": server.web_app.settings,
             }
-            add_routes(server)
             if not hasattr(server, "server_url"):
                 server.server_url = server.base_url  # what Voilà's pool code calls its API prefix
             self.kernel_pools_config = self._pool_config

@@ -1,0 +1,103 @@
+"""A kernel manager with a ceiling on running kernels, that ends the kernels of closed pages.
+
+Why a ceiling: every Voilà page view starts a kernel of ~140 MB, and a small EC2 instance
+runs out of memory long before jupyter_server notices. Past ``max_kernels`` a new kernel is
+refused with 503 (the user retries later); culling (configured by ``octo serve``) frees
+idle ones.
+
+Why end page kernels: a dashboard's kernel serves one page view. Voilà asks the server to
+shut it down when the page unloads (a beacon on ``beforeunload``), but a browser that is
+closed, killed or asleep sends nothing, and those kernels lingered until the idle cull (10
+minutes), holding the ceiling: 11 kernels and ~1.4 GiB seen at shutdown, and pools that
+could not refill. A Voilà page kernel with no browser connected for
+``page_kernel_grace_s`` is shut down. JupyterLab's kernels are never touched here (an
+analyst's notebook keeps its kernel with the tab closed, as JupyterLab intends).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from tornado import web
+from tornado.ioloop import PeriodicCallback
+from traitlets import Float, Integer
+
+__all__ = ["CappedKernelManager"]
+
+
+class CappedKernelManager(AsyncMappingKernelManager):
+    """``AsyncMappingKernelManager`` that refuses to start more than ``max_kernels`` kernels."""
+
+    max_kernels = Integer(8, config=True, help="Most kernels running at once (0 = no limit).")
+    page_kernel_grace_s = Float(
+        90.0, config=True,
+        help="Shut down a dashboard page's kernel once no browser has been connected to it this "
+             "long (seconds; 0 = never). Covers a page load's render and a brief network drop.")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._page_kernels: set[str] = set()
+        self._unconnected_since: dict[str, float] = {}
+        self._reaper: PeriodicCallback | None = None
+
+    async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
+        kernel_id = kwargs.get("kernel_id")
+        is_new = kernel_id is None or kernel_id not in self
+        if is_new and self.max_kernels and len(self.list_kernel_ids()) >= self.max_kernels:
+            self.log.warning("refusing a new kernel: %d running, the limit is %d",
+                             len(self.list_kernel_ids()), self.max_kernels)
+            raise web.HTTPError(503, f"Too many kernels running ({self.max_kernels}); try again in a few minutes")
+        started = await super().start_kernel(*args, **kwargs)
+        self.note_kernel(started, kwargs.get("env"))
+        return started
+
+    # -- kernels of closed pages ------------------------------------------------------------
+
+    def pooled_kernel_ids(self) -> set[str]:
+        """Kernels waiting in a pool for a page (never reaped: nobody is meant to be connected)."""
+        return set()
+
+    def note_kernel(self, kernel_id: str, env: dict[str, str] | None) -> None:
+        """Remember a kernel Voilà started for a page (its env names ``VOILA_PREHEAT``)."""
+        if not env or "VOILA_PREHEAT" not in env:
+            return
+        self._page_kernels.add(kernel_id)
+        if self.page_kernel_grace_s > 0 and self._reaper is None:
+            every_ms = max(1000.0, min(15_000.0, self.page_kernel_grace_s * 1000 / 4))
+            self._reaper = PeriodicCallback(self.reap_closed_pages, every_ms)
+            self._reaper.start()
+
+    async def reap_closed_pages(self) -> list[str]:
+        """Shut down page kernels no browser has been connected to for the grace period."""
+        now = time.monotonic()
+        running = set(self.list_kernel_ids())
+        self._page_kernels &= running
+        pooled = self.pooled_kernel_ids()
+        reaped = []
+        for kernel_id in sorted(self._page_kernels - pooled):
+            if self._kernel_connections.get(kernel_id, 0) > 0:
+                self._unconnected_since.pop(kernel_id, None)
+                continue
+            since = self._unconnected_since.setdefault(kernel_id, now)
+            if now - since >= self.page_kernel_grace_s:
+                self.log.info("shutting down kernel %s: its dashboard page closed (no browser for %.0f s)",
+                              kernel_id, now - since)
+                self._unconnected_since.pop(kernel_id, None)
+                self._page_kernels.discard(kernel_id)
+                reaped.append(kernel_id)
+                try:
+                    await self.shutdown_kernel(kernel_id)
+                except Exception as exc:  # noqa: BLE001 - already gone, or dying: log and go on
+                    self.log.warning("could not shut down kernel %s: %s", kernel_id, exc)
+        for kernel_id in list(self._unconnected_since):
+            if kernel_id not in self._page_kernels:
+                del self._unconnected_since[kernel_id]
+        return reaped
+
+    async def shutdown_all(self, *args: Any, **kwargs: Any) -> Any:
+        if self._reaper is not None:
+            self._reaper.stop()
+            self._reaper = None
+        return await super().shutdown_all(*args, **kwargs)
