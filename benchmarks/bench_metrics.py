@@ -82,7 +82,8 @@ def frames(data: dict[str, Any]) -> dict[str, pd.DataFrame]:
 # --- pandas implementations (idiomatic, same definitions) -------------------------------
 
 def pd_ratio(num: pd.Series, den: pd.Series) -> pd.Series:
-    return (num.clip(lower=0) / den.where(den > 0)).clip(0, 1)
+    # octolib.metrics.safe_ratio: NaN for a negative count or a denominator <= 0; never clipped
+    return num.where(num >= 0) / den.where(den > 0)
 
 
 def pd_rates(c: pd.DataFrame) -> pd.DataFrame:
@@ -97,6 +98,7 @@ def pd_rates(c: pd.DataFrame) -> pd.DataFrame:
         "soft_bounce_rate": pd_ratio(c.bounced_soft, c.sent),
         "unsubscribe_rate": pd_ratio(c.unsubscribed, delivered),
         "complaint_rate": pd_ratio(c.spam_complaints, delivered),
+        "delivered_rate": pd_ratio(delivered, c.sent),
     })
 
 
@@ -245,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     n_contacts = contacts["signup"].size
 
     cases: list[tuple[str, str, Callable[[], Any], Callable[[], Any], Callable[[Any, Any], bool]]] = [
-        ("campaign rates (9 per campaign)", f"{args.campaigns:,} campaigns",
+        (f"campaign rates ({len(m.RATE_NAMES)} per campaign)", f"{args.campaigns:,} campaigns",
          lambda: np_rates(c), lambda: pd_rates(df["campaigns"]),
          lambda a, b: all(close(getattr(a, k), b[k]) for k in m.RATE_NAMES) and close(a.delivered_count,
                                                                                       b.delivered)),
