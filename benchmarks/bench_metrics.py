@@ -1,7 +1,7 @@
 """numpy metrics against an equivalent pandas implementation, on a large synthetic account.
 
 Run by hand: ``/work/venv/bin/python benchmarks/bench_metrics.py [--events 1000000]
-[--campaigns 10000] [--repeat 5] [--tz Europe/Berlin]``. Prints a table; asserts nothing
+[--campaigns 10000] [--repeat 5] [--tz Europe/Berlin] [--only links]``. Prints a table; asserts nothing
 about time. pandas is a benchmark-only dependency (``pip install -e .[bench]``); the
 library never imports it.
 
@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--campaigns", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--tz", default="Europe/Berlin")
+    parser.add_argument("--only", default="", help="run only the metrics whose name contains this text")
     args = parser.parse_args(argv)
     tz = args.tz
 
@@ -303,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
     ratios, best_ratios = [], []
     for name, size, np_fn, pd_fn, check in cases:
+        if args.only not in name:
+            continue
         np_fn(), pd_fn()  # warm-up: first-call costs (imports, caches) are not the metric
         runs_np, runs_pd, r_np, r_pd = timed_pair(np_fn, pd_fn, args.repeat)
         t_np, t_pd = statistics.median(runs_np), statistics.median(runs_pd)
