@@ -50,16 +50,16 @@ def zone(tz: str) -> ZoneInfo:
 
 
 def utc_seconds(times: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """``(seconds since the epoch as int64, valid mask)``; NaT is invalid.
+    """``(seconds since the epoch as int64, valid mask)``; NaT is invalid. Read-only.
 
     >>> s, ok = utc_seconds(np.array(["1970-01-02", "NaT"], dtype="datetime64[D]"))
     >>> s[ok].tolist(), ok.tolist()
     ([86400], [True, False])
     """
     arr = np.asarray(times)
-    if arr.dtype.kind != "M":
-        arr = arr.astype("datetime64[s]")
-    arr = arr.astype("datetime64[s]").reshape(-1)
+    # no copy when the input is already datetime64[s] (the store's readers give that): the
+    # seconds are then a view of the caller's array, which metrics read and never write
+    arr = arr.astype("datetime64[s]", copy=False).reshape(-1)
     valid = ~np.isnat(arr)
     return arr.view(np.int64), valid
 
