@@ -148,12 +148,17 @@ def _bucketed(times: ArrayLike, unit: str, tz: str, first: ArrayLike | None, las
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(start dates, bucket index per element, keep mask)."""
     o, valid = bucket_ordinals(times, unit, tz)
-    bounds = _range(o[valid], unit, first, last)
+    all_valid = bool(valid.all())
+    bounds = _range(o if all_valid else o[valid], unit, first, last)
     if bounds is None:
         return np.zeros(0, dtype="datetime64[D]"), np.zeros(o.size, dtype=np.intp), np.zeros(o.size, dtype=bool)
     lo, hi = bounds
-    keep = valid if first is None and last is None else valid & (o >= lo) & (o <= hi)
-    index = (o - lo) if keep.all() else np.where(keep, o - lo, 0)
+    if first is None and last is None:
+        keep, keep_all = valid, all_valid  # the range is the data's own: every valid time is in it
+    else:
+        keep = valid & (o >= lo) & (o <= hi)
+        keep_all = bool(keep.all())
+    index = (o - lo) if keep_all else np.where(keep, o - lo, 0)
     index = index.astype(np.intp, copy=False)
     return ordinal_starts(np.arange(lo, hi + 1), unit), index, keep
 
