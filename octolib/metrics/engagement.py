@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from octolib.metrics.ratios import safe_ratio
-from octolib.metrics.timezones import local_seconds, utc_seconds
+from octolib.metrics.timezones import local_seconds, quarter_hour_counts, utc_seconds
 
 __all__ = [
     "WEEKDAYS",
@@ -74,6 +74,10 @@ def weekday_hour_heatmap(times: ArrayLike, tz: str = "UTC", weights: ArrayLike |
     >>> int(weekday_hour_heatmap(t, "Europe/Berlin").counts[0, 0])  # Sunday 23:00 UTC is Monday 0:00 in Berlin
     1
     """
+    if weights is None:
+        slots = quarter_hour_counts(times, tz)
+        if slots is not None:  # many events: count per quarter hour, then place the slots
+            return weekday_hour_heatmap(slots[0], tz, slots[1])
     local, valid = local_seconds(times, tz)
     if not valid.all():
         local = local[valid]

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from octolib.metrics.ratios import safe_ratio
-from octolib.metrics.timezones import local_seconds
+from octolib.metrics.timezones import local_seconds, quarter_hour_counts
 
 __all__ = [
     "UNITS",
@@ -184,6 +184,10 @@ def count_over_time(times: ArrayLike, unit: str = "week", tz: str = "UTC", weigh
     >>> s.start.astype(str).tolist(), s.count.tolist()
     (['2024-01-01', '2024-01-02', '2024-01-03'], [1, 0, 1])
     """
+    if weights is None:
+        slots = quarter_hour_counts(times, tz)
+        if slots is not None:  # many events: count per quarter hour, then bucket the slots
+            return count_over_time(slots[0], unit, tz, slots[1], first, last)
     starts, index, keep = _bucketed(times, unit, tz, first, last)
     n = starts.size
     if n == 0:
