@@ -223,3 +223,20 @@ def test_delay_bins_are_left_closed_and_add_up(delays):
     expected = [sum(1 for x in known if lo <= x < hi) for lo, hi in zip(edges[:-1], edges[1:])]
     assert d.counts.tolist() == expected
     assert d.n == len(known) and int(d.counts.sum()) + d.beyond == d.n
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 899.0, 900.0, 900.5, 3600.0, 2592000.0, 2592001.0, 1e12, math.inf, NAN, -1.0])
+                | st.floats(0, 3e6), max_size=60),
+       st.sampled_from([(0, 0.25, 1, 720), (0.5, 2, 24), (0, 1 / 7, 1), (1, 3)]))
+def test_delay_median_and_bins_agree_with_numpy_on_both_paths(delays, edges_h):
+    # whole-second edges take the one-pass table (_below_and_median); 1/7 h does not
+    d = delay_distribution(delays, edges_h)
+    edges = np.asarray(edges_h, dtype=float) * 3600
+    known = np.array([x for x in delays if x >= edges[0]], dtype=float)
+    assert d.counts.tolist() == [int(((known >= lo) & (known < hi)).sum()) for lo, hi in zip(edges[:-1], edges[1:])]
+    assert d.beyond == int((known >= edges[-1]).sum())
+    if known.size:
+        assert d.median_s == float(np.median(known))
+    else:
+        assert math.isnan(d.median_s)

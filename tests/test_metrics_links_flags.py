@@ -82,6 +82,65 @@ def test_link_clicks_add_up(rows):
     assert list(s.clicked_total) == sorted(s.clicked_total, reverse=True)
 
 
+def _normalize_whole(url: str, strip: tuple[str, ...] = ()) -> str:
+    """The reference: normalize_url as it was written before it was cut into origin, path
+    and query (one urlsplit of the whole URL). The cut version must agree with it."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    from octolib.metrics.links import _DEFAULT_PORTS, _is_tracking
+
+    text = (url or "").strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text
+    if not parts.scheme or not parts.netloc:
+        return text
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.username or parts.password:
+        host = f"{parts.username or ''}@{host}"
+    if port is not None and _DEFAULT_PORTS.get(scheme) != port:
+        host = f"{host}:{port}"
+    path = parts.path or "/"
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    extra = frozenset(s.lower() for s in strip)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k, extra)]
+    return urlunsplit((scheme, host, path, urlencode(sorted(query)), ""))
+
+
+# URLs built from pieces that sit at urlsplit's joints: schemes (valid or not), userinfo,
+# hosts (IPv6, empty, bad brackets), ports (default, odd, invalid), paths with slashes,
+# queries with tracking and repeated names, fragments holding '?', stray tabs and controls
+_URL_PIECES = st.tuples(
+    st.sampled_from(["", " ", "\x01", "\t"]),
+    st.sampled_from(["https", "HTTP", "ftp", "mailto", "1x", "a b", "", "h-t.t+p"]),
+    st.sampled_from(["://", ":", ":/", "//", ":///"]),
+    st.sampled_from(["", "user@", "u:p@", ":p@"]),
+    st.sampled_from(["Shop.Example", "a.example", "[2001:DB8::1]", "[::1", "::1]", "", "b.example\t"]),
+    st.sampled_from(["", ":443", ":80", ":8443", ":99999", ":x", ":"]),
+    st.sampled_from(["", "/", "/Sale/", "//x//", "/a/b?", "/p:q", "/?", "/#"]),
+    st.sampled_from(["", "?", "?utm_source=eo&b=2&a=1", "?a=1&a=0&fbclid=x", "?REF=nl&x", "?x=%20y", "?a=1#b?c"]),
+    st.sampled_from(["", "#top", "#?q=1", "#/p"]),
+    st.sampled_from(["", " ", "\n"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_URL_PIECES, min_size=1, max_size=8), st.sampled_from([(), ("ref",), ("X", "b")]))
+def test_normalize_url_cut_at_the_joints_agrees_with_parsing_the_whole_url(pieces, strip):
+    urls = ["".join(p) for p in pieces]
+    expected = [_normalize_whole(u, strip) for u in urls]
+    assert [normalize_url(u, strip) for u in urls] == expected
+    # link_performance normalises with one memo of origins and queries for all its rows
+    s = link_performance(urls, [1] * len(urls), [1] * len(urls), strip=strip)
+    assert sorted(s.url.tolist()) == sorted(set(expected))
+
+
 # --- comparisons ----------------------------------------------------------------------
 
 def test_trailing_history_by_hand_per_group_and_time_order():

@@ -196,3 +196,27 @@ def test_events_within_first_hour_day_week():
     out = events_within([0, 0, 0, 0, 0, 1, 2, 2], at, sent)
     assert out.tolist() == [[2, 4, 4], [0, 0, 0], [1, 1, 1]]
     assert events_within([], T(), T()).shape == (0, 3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1711760000, 1711760000 + 14 * 86400) | st.integers(1698530000, 1698640000),
+                min_size=0, max_size=300),
+       st.sampled_from(["Europe/Berlin", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe", "UTC"]),
+       st.sampled_from(["day", "week", "month"]))
+def test_counting_per_quarter_hour_gives_the_counts_of_converting_every_event(seconds, tz, unit):
+    # around the spring and autumn DST changes (Lord Howe moves by 30 minutes at 2:00 local,
+    # Kathmandu is +5:45): the quarter-hour shortcut and the per-event path must agree
+    from octolib.metrics import timezones, weekday_hour_heatmap
+
+    times = np.repeat(np.array(seconds, dtype="datetime64[s]"), 40)  # enough per slot to take the shortcut
+    saved = timezones.SLOT_MIN_FILL
+    try:
+        fast_series, fast_grid = count_over_time(times, unit, tz), weekday_hour_heatmap(times, tz)
+        timezones.SLOT_MIN_FILL = 10**12  # never pays: every event converted
+        slow_series, slow_grid = count_over_time(times, unit, tz), weekday_hour_heatmap(times, tz)
+    finally:
+        timezones.SLOT_MIN_FILL = saved
+    assert fast_series.start.tolist() == slow_series.start.tolist()
+    assert fast_series.count.tolist() == slow_series.count.tolist()
+    assert fast_series.count.dtype == slow_series.count.dtype == np.int64
+    assert fast_grid.counts.tolist() == slow_grid.counts.tolist()

@@ -88,12 +88,13 @@ def _row_median_std(rows: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np
     pick_lo = np.take_along_axis(ordered, np.minimum(lo, rows.shape[1] - 1)[:, None], axis=1)[:, 0]
     pick_hi = np.take_along_axis(ordered, np.minimum(hi, rows.shape[1] - 1)[:, None], axis=1)[:, 0]
     med[has] = (pick_lo[has] + pick_hi[has]) / 2
+    # every row at once, then keep the rows with two values or more: no masked copies
     valid = ~np.isnan(rows)
     filled = np.where(valid, rows, 0.0)
     two = count >= 2
-    mean = filled.sum(axis=1)[two] / count[two]
-    dev = np.where(valid[two], filled[two] - mean[:, None], 0.0)
-    std[two] = np.sqrt((dev * dev).sum(axis=1) / (count[two] - 1))
+    mean = filled.sum(axis=1) / np.maximum(count, 1)
+    dev = np.where(valid, filled - mean[:, None], 0.0)
+    std[two] = np.sqrt((dev * dev).sum(axis=1)[two] / (count[two] - 1))
     return med, std
 
 

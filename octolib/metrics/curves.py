@@ -104,9 +104,9 @@ def events_within(event_campaign: ArrayLike, occurred_at: ArrayLike, campaign_se
     sent_n = np.asarray(campaign_sent_at).reshape(-1).size
     delays = time_to_event(event_campaign, occurred_at, campaign_sent_at)
     camp = np.asarray(event_campaign, dtype=np.intp).reshape(-1)
-    ok = ~np.isnan(delays)
     out = np.zeros((sent_n, len(windows_s)), dtype=np.int64)
     for j, w in enumerate(windows_s):
-        inside = ok & (np.where(ok, delays, np.inf) <= w)
-        out[:, j] = np.bincount(camp[inside], minlength=sent_n)
+        # a NaN delay (unknown campaign or send, before the send) compares False, so it is
+        # never inside, and a known delay has a valid campaign index
+        out[:, j] = np.bincount(camp[delays <= w], minlength=sent_n)
     return out

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from octolib.metrics.ratios import safe_ratio
-from octolib.metrics.timezones import local_seconds, utc_seconds
+from octolib.metrics.timezones import local_seconds, quarter_hour_counts, utc_seconds
 
 __all__ = [
     "WEEKDAYS",
@@ -73,6 +74,10 @@ def weekday_hour_heatmap(times: ArrayLike, tz: str = "UTC", weights: ArrayLike |
     >>> int(weekday_hour_heatmap(t, "Europe/Berlin").counts[0, 0])  # Sunday 23:00 UTC is Monday 0:00 in Berlin
     1
     """
+    if weights is None:
+        slots = quarter_hour_counts(times, tz)
+        if slots is not None:  # many events: count per quarter hour, then place the slots
+            return weekday_hour_heatmap(slots[0], tz, slots[1])
     local, valid = local_seconds(times, tz)
     if not valid.all():
         local = local[valid]
@@ -99,18 +104,23 @@ def time_to_event(event_campaign: ArrayLike, occurred_at: ArrayLike, campaign_se
     [5400.0, nan, nan, nan]
     """
     camp = np.asarray(event_campaign, dtype=np.intp).reshape(-1)
-    ev, ev_ok = utc_seconds(occurred_at)
+    ev, _ = utc_seconds(occurred_at)
     sent, sent_ok = utc_seconds(campaign_sent_at)
-    out = np.full(camp.size, np.nan)
     if sent.size == 0:
-        return out
-    known = (camp >= 0) & (camp < sent.size)
-    safe = np.where(known, camp, 0)
-    ok = known & ev_ok & sent_ok[safe]
-    delay = (ev - sent[safe]).astype(np.float64)
-    ok &= delay >= 0
-    out[ok] = delay[ok]
-    return out
+        return np.full(camp.size, np.nan)
+    # send time per campaign as float seconds (exact: below 2**53), NaN when unsent, and one
+    # NaN slot at the end for events of unknown campaigns: one gather gives every event's
+    # send time, and NaN carries "unknown" through the subtraction without masks
+    send = np.empty(sent.size + 1)
+    send[:-1] = np.where(sent_ok, sent, np.nan)
+    send[-1] = np.nan
+    if camp.size and (camp.min() < 0 or camp.max() >= sent.size):
+        camp = np.where((camp >= 0) & (camp < sent.size), camp, sent.size)
+    delay = ev.astype(np.float64)
+    delay -= send[camp]
+    # NaT events are int64-min seconds, hugely negative: ``>= 0`` drops them with the
+    # events dated before their send; NaN compares False and stays NaN
+    return np.where(delay >= 0, delay, np.nan)
 
 
 #: Bin edges (hours after sending) of the time-to-open distribution.
@@ -164,18 +174,67 @@ def delay_distribution(delays_s: ArrayLike, edges_h: Sequence[float] = DEFAULT_D
     if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
         raise ValueError("edges_h must be at least two increasing values")
     d = np.asarray(delays_s, dtype=np.float64).reshape(-1)
-    d = d[~np.isnan(d) & (d >= edges[0])]
-    # left-closed bins from "how many are below each edge": one vectorised compare per edge
-    # is several times faster than np.histogram (which sorts for uneven bins and closes its
-    # last bin on the right) or a binary search per element
-    below = np.array([np.count_nonzero(d < e) for e in edges], dtype=np.int64)
+    d = d[d >= edges[0]]  # NaN compares False: one pass drops NaN and delays before the first edge
+    quantum = _common_step(edges)
+    if quantum is None or d.size == 0:
+        # left-closed bins from "how many are below each edge": one compare per edge
+        below = np.array([np.count_nonzero(d < e) for e in edges], dtype=np.int64)
+        median = float(np.median(d)) if d.size else float("nan")
+    else:
+        below, median = _below_and_median(d, edges, quantum)
     counts = np.diff(below)
     beyond = int(d.size - below[-1])
     cumulative = safe_ratio(below[1:], np.full(counts.size, d.size))
     mean = float(d.mean()) if d.size else float("nan")
-    median = float(np.median(d)) if d.size else float("nan")
     return DelayDistribution(edges, counts, beyond, cumulative, int(d.size), median, mean,
                              float(np.log(2) * mean))
+
+
+#: Largest table of steps :func:`_below_and_median` builds (the default edges need 2,881).
+_MAX_STEPS = 1 << 20
+
+
+def _common_step(edges: np.ndarray) -> float | None:
+    """The largest whole number of seconds every edge is a multiple of, if the edges are
+    whole, not negative, and the last edge is at most :data:`_MAX_STEPS` steps away."""
+    if edges[0] < 0 or edges[-1] >= 2**53 or np.any(edges != np.floor(edges)):
+        return None
+    step = math.gcd(*(int(e) for e in edges))
+    if step == 0 or edges[-1] / step > _MAX_STEPS:
+        return None
+    return float(step)
+
+
+def _below_and_median(d: np.ndarray, edges: np.ndarray, step: float) -> tuple[np.ndarray, float]:
+    """How many delays are below each edge, and their median, from one pass over the delays.
+
+    Why: the edges are whole multiples of ``step`` (15 minutes for the default ones), so
+    ``floor(d / step)`` (made exact, see below) puts every delay in a small table of steps
+    that one ``bincount`` fills; a bin's count is a sum over its steps, and the median is
+    picked inside the one or two steps that hold the middle ranks instead of partitioning
+    every delay. Delays past the last edge share the last slot. ``d`` holds no NaN and no
+    value below the first edge.
+    """
+    last = int(edges[-1] // step)
+    clipped = np.minimum(d, edges[-1])
+    slot = np.floor(clipped / step)  # a correctly rounded quotient is never below the floor,
+    slot -= slot * step > clipped  # but can round up onto the next step: step back (exact)
+    slot = slot.astype(np.intp)
+    per_slot = np.bincount(slot, minlength=last + 1)
+    upto = np.concatenate([[0], np.cumsum(per_slot)])  # upto[j]: delays in slots below j
+    below = upto[(edges // step).astype(np.intp)].astype(np.int64)
+    # np.median: the middle value, or the mean of the two middle values
+    ranks = sorted({(d.size - 1) // 2, d.size // 2})
+    picked = []
+    inside: dict[int, np.ndarray] = {}  # the delays of a slot holding a middle rank
+    for rank in ranks:
+        j = int(np.searchsorted(upto, rank, side="right")) - 1
+        if j not in inside:
+            inside[j] = d[slot == j]
+        k = rank - int(upto[j])
+        picked.append(float(np.partition(inside[j], k)[k]))
+    median = picked[0] if len(picked) == 1 else float(np.mean(picked))
+    return below, median
 
 
 def last_engaged_at(last_opened_at: ArrayLike, last_clicked_at: ArrayLike) -> np.ndarray:

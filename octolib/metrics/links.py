@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import numpy as np
 from numpy.typing import ArrayLike
 
-from octolib.metrics.grouping import factorize, group_count, group_sum
+from octolib.metrics.grouping import group_count, group_sum
 from octolib.metrics.ratios import safe_ratio
 
 __all__ = ["TRACKING_PARAMETERS", "TRACKING_PREFIXES", "normalize_url", "LinkStats", "link_performance"]
@@ -56,14 +56,73 @@ def normalize_url(url: str, strip: Iterable[str] = ()) -> str:
     >>> normalize_url(" mailto:hi@example.com ")
     'mailto:hi@example.com'
     """
-    text = (url or "").strip()
+    return _UrlNormalizer(strip).normalize(url)
+
+
+#: What :func:`urllib.parse.urlsplit` strips from the left of a URL (C0 controls and space).
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
+
+
+class _UrlNormalizer:
+    """:func:`normalize_url` cut at the joints where URLs repeat, with a memo per joint.
+
+    Why: the URLs of an account share few origins (``scheme://host:port``) and few query
+    strings (``?utm_campaign=may``), and parsing them (``urlsplit``, ``parse_qsl``) is
+    what costs; the path needs only string operations. One normaliser per
+    :func:`link_performance` call parses each distinct origin and query once. The cut
+    follows :func:`urllib.parse.urlsplit` exactly (the fragment at the first ``#``, the
+    query at the first ``?`` before it, the netloc up to the first ``/``), so the result
+    is the same as parsing the whole URL; ``tests/test_metrics_links_flags.py`` checks it
+    against ``urlsplit`` on generated URLs.
+    """
+
+    def __init__(self, strip: Iterable[str] = ()) -> None:
+        self.extra = frozenset(s.lower() for s in strip)
+        self.origins: dict[str, tuple[str, str] | None] = {}
+        self.queries: dict[str, str] = {}
+
+    def normalize(self, url: str) -> str:
+        text = (url or "").strip()
+        clean = text.lstrip(_C0_OR_SPACE)  # as urlsplit does before it cuts
+        if "\t" in clean or "\r" in clean or "\n" in clean:
+            clean = clean.replace("\t", "").replace("\r", "").replace("\n", "")
+        head = clean.partition("#")[0]
+        head, _, query = head.partition("?")
+        colon = head.find(":")
+        if colon <= 0 or not head.startswith("//", colon + 1):
+            return text  # no scheme://netloc: not a URL we can normalise
+        end = head.find("/", colon + 3)
+        if end < 0:
+            end = len(head)
+        origin = head[:end]
+        if origin in self.origins:
+            scheme_host = self.origins[origin]
+        else:
+            scheme_host = self.origins[origin] = _origin(origin)
+        if scheme_host is None:
+            return text
+        scheme, host = scheme_host
+        path = head[end:] or "/"
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        if query in self.queries:
+            kept = self.queries[query]
+        else:
+            kept = self.queries[query] = _query(query, self.extra)
+        if host and path.startswith("/"):  # what urlunsplit makes of it, without its checks
+            return f"{scheme}://{host}{path}?{kept}" if kept else f"{scheme}://{host}{path}"
+        return urlunsplit((scheme, host, path, kept, ""))
+
+
+def _origin(origin: str) -> tuple[str, str] | None:
+    """``(scheme, host[:port])`` of ``scheme://netloc``, normalised; None when it is not a URL."""
     try:
-        parts = urlsplit(text)
+        parts = urlsplit(origin)
         port = parts.port
     except ValueError:
-        return text
+        return None
     if not parts.scheme or not parts.netloc:
-        return text
+        return None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:  # IPv6 literal: urlsplit dropped the brackets
@@ -73,12 +132,15 @@ def normalize_url(url: str, strip: Iterable[str] = ()) -> str:
         host = f"{userinfo}@{host}"
     if port is not None and _DEFAULT_PORTS.get(scheme) != port:
         host = f"{host}:{port}"
-    path = parts.path or "/"
-    if len(path) > 1 and path.endswith("/"):
-        path = path.rstrip("/") or "/"
-    extra = frozenset(s.lower() for s in strip)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k, extra)]
-    return urlunsplit((scheme, host, path, urlencode(sorted(query)), ""))
+    return scheme, host
+
+
+def _query(query: str, extra: frozenset[str]) -> str:
+    """The query without tracking parameters, sorted, encoded."""
+    if not query:
+        return ""
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _is_tracking(k, extra)]
+    return urlencode(sorted(kept))
 
 
 @dataclass(frozen=True)
@@ -99,7 +161,8 @@ def link_performance(url: ArrayLike, clicked_total: ArrayLike, clicked_unique: A
                      strip: Iterable[str] = ()) -> LinkStats:
     """Group link rows by normalised destination and sum their clicks.
 
-    Sorted by total clicks (descending), then URL. Each distinct raw URL is normalised once.
+    Sorted by total clicks (descending), then URL. Each distinct raw URL is normalised once,
+    and each distinct origin and query string parsed once (:class:`_UrlNormalizer`).
 
     >>> s = link_performance(["https://a.example/?utm_source=x", "https://a.example/", "https://b.example/p"],
     ...                      [5, 3, 2], [4, 2, 2])
@@ -107,12 +170,7 @@ def link_performance(url: ArrayLike, clicked_total: ArrayLike, clicked_unique: A
     (['https://a.example/', 'https://b.example/p'], [8, 2], [6, 2], [0.8, 0.2])
     """
     raw = np.asarray(url, dtype=object).reshape(-1)
-    distinct, inverse = factorize(raw)
-    strip = tuple(strip)
-    normalised = np.empty(distinct.size, dtype=object)
-    normalised[:] = [normalize_url("" if u is None else str(u), strip) for u in distinct]
-    dest, dest_of_distinct = factorize(normalised)
-    group = dest_of_distinct[inverse] if raw.size else np.zeros(0, dtype=np.intp)
+    dest, group = _destinations(raw, _UrlNormalizer(strip))
     n = dest.size
     total = group_sum(group, np.asarray(clicked_total).reshape(-1), n)
     unique = group_sum(group, np.asarray(clicked_unique).reshape(-1), n)
@@ -121,3 +179,31 @@ def link_performance(url: ArrayLike, clicked_total: ArrayLike, clicked_unique: A
     total, unique, rows, dest = total[order], unique[order], rows[order], dest[order]
     all_clicks = np.full(n, float(np.sum(total)))
     return LinkStats(dest.astype(object), total, unique, safe_ratio(total, all_clicks), rows)
+
+
+def _destinations(raw: np.ndarray, normalizer: _UrlNormalizer) -> tuple[np.ndarray, np.ndarray]:
+    """(destinations in first-seen order, destination index of each row), in one pass.
+
+    Why not factorize the raw URLs, then their destinations: that hashes every row twice
+    and sorts keys nobody needs sorted (the result is sorted by clicks at the end). Here a
+    dict maps each raw URL to its destination's index; a row whose URL was seen costs one
+    C-level dict lookup, and only a new URL runs Python (its normalisation).
+    """
+    index_of_dest: dict[str, int] = {}
+
+    class _RowCodes(dict[object, int]):
+        def __missing__(self, key: object) -> int:
+            dest = normalizer.normalize("" if key is None else str(key))
+            code = self[key] = index_of_dest.setdefault(dest, len(index_of_dest))
+            return code
+
+    values = raw.tolist()
+    try:
+        group = np.fromiter(map(_RowCodes().__getitem__, values), dtype=np.intp, count=len(values))
+    except TypeError:  # unhashable values (lists, dicts): group them by their text
+        values = raw.astype(str).tolist()
+        index_of_dest.clear()
+        group = np.fromiter(map(_RowCodes().__getitem__, values), dtype=np.intp, count=len(values))
+    dest = np.empty(len(index_of_dest), dtype=object)
+    dest[:] = list(index_of_dest)
+    return dest, group

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from octolib.metrics.ratios import safe_ratio
-from octolib.metrics.timezones import local_seconds
+from octolib.metrics.timezones import local_seconds, quarter_hour_counts
 
 __all__ = [
     "UNITS",
@@ -148,12 +148,17 @@ def _bucketed(times: ArrayLike, unit: str, tz: str, first: ArrayLike | None, las
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(start dates, bucket index per element, keep mask)."""
     o, valid = bucket_ordinals(times, unit, tz)
-    bounds = _range(o[valid], unit, first, last)
+    all_valid = bool(valid.all())
+    bounds = _range(o if all_valid else o[valid], unit, first, last)
     if bounds is None:
         return np.zeros(0, dtype="datetime64[D]"), np.zeros(o.size, dtype=np.intp), np.zeros(o.size, dtype=bool)
     lo, hi = bounds
-    keep = valid if first is None and last is None else valid & (o >= lo) & (o <= hi)
-    index = (o - lo) if keep.all() else np.where(keep, o - lo, 0)
+    if first is None and last is None:
+        keep, keep_all = valid, all_valid  # the range is the data's own: every valid time is in it
+    else:
+        keep = valid & (o >= lo) & (o <= hi)
+        keep_all = bool(keep.all())
+    index = (o - lo) if keep_all else np.where(keep, o - lo, 0)
     index = index.astype(np.intp, copy=False)
     return ordinal_starts(np.arange(lo, hi + 1), unit), index, keep
 
@@ -179,6 +184,10 @@ def count_over_time(times: ArrayLike, unit: str = "week", tz: str = "UTC", weigh
     >>> s.start.astype(str).tolist(), s.count.tolist()
     (['2024-01-01', '2024-01-02', '2024-01-03'], [1, 0, 1])
     """
+    if weights is None:
+        slots = quarter_hour_counts(times, tz)
+        if slots is not None:  # many events: count per quarter hour, then bucket the slots
+            return count_over_time(slots[0], unit, tz, slots[1], first, last)
     starts, index, keep = _bucketed(times, unit, tz, first, last)
     n = starts.size
     if n == 0:
