@@ -257,6 +257,8 @@ def test_a_template_row_is_what_its_notebook_and_builder_say(name):
     builder = ast.parse((ROOT / "reports" / "builders" / f"{name}.py").read_text())
     titles = {ast.literal_eval(n.args[0]) for n in ast.walk(builder) if isinstance(n, ast.Call)
               and getattr(n.func, "id", "") == "Section" and isinstance(n.args[0], ast.Constant)}
+    titles |= {ast.literal_eval(n.args[1]) for n in ast.walk(builder) if isinstance(n, ast.Call)
+               and getattr(n.func, "id", "") == "SectionSpec"}
     assert titles == set(info.sections)
     assert info.builder is importlib.import_module(f"octolib.reports.builders.{name}").build
 
