@@ -84,7 +84,8 @@ TEMPLATES: dict[str, TemplateInfo] = {
             "engagement_analysis", "Engagement analysis", "1.0",
             "When and how the partner's audience engages: weekday x hour heatmap, time to open, "
             "engagement recency and signup cohorts.",
-            ("When people open", "How soon people open", "Engagement recency", "Signup cohorts"),
+            ("When people open", "How soon people open", "Engagement recency", "Signup cohorts",
+             "The partner's lists"),
         ),
     )
 }
