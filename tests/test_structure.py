@@ -241,7 +241,7 @@ def test_every_report_notebook_is_a_registered_template_and_back():
 @pytest.mark.parametrize("name", sorted(__import__("octolib.reports.templates", fromlist=["TEMPLATES"]).TEMPLATES))
 def test_a_template_row_is_what_its_notebook_and_builder_say(name):
     """The notebook declares the registered parameters and opens its own template; the
-    builder is ``builders/<name>.py``'s ``build`` and makes exactly the registered sections."""
+    builder is ``builders/<name>.py``'s ``build`` and its ``SECTIONS`` are the registered sections."""
     import papermill
 
     from octolib.reports.templates import TEMPLATES
@@ -254,10 +254,15 @@ def test_a_template_row_is_what_its_notebook_and_builder_say(name):
               and isinstance(n.func, ast.Attribute) and n.func.attr == "context"]
     assert opened == [name]
 
+    # One list of sections: the registry's are the builder's SECTIONS, and the builder
+    # titles a section nowhere else (no Section(...) of its own beside its SectionSpecs).
     builder = ast.parse((ROOT / "reports" / "builders" / f"{name}.py").read_text())
-    titles = {ast.literal_eval(n.args[0]) for n in ast.walk(builder) if isinstance(n, ast.Call)
-              and getattr(n.func, "id", "") == "Section" and isinstance(n.args[0], ast.Constant)}
-    assert titles == set(info.sections)
+    calls = [n for n in ast.walk(builder) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    specs = [(ast.literal_eval(n.args[0]), ast.literal_eval(n.args[1])) for n in calls if n.func.id == "SectionSpec"]
+    assert not [n for n in calls if n.func.id == "Section"]
+    module = importlib.import_module(f"octolib.reports.builders.{name}")
+    assert specs == [(s.name, s.title) for s in module.SECTIONS]
+    assert info.sections == tuple(s.name for s in module.SECTIONS)
     assert info.builder is importlib.import_module(f"octolib.reports.builders.{name}").build
 
 

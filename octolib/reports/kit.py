@@ -19,6 +19,7 @@ import hashlib
 import html
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -179,9 +180,10 @@ def context(template: str, *, partner: str, date_from: str = "", date_to: str = 
     return make_context(settings, store, template, partner, date_from, date_to)
 
 
-def build(ctx: ReportContext) -> ReportDocument:
-    """Compute the report of ``ctx.template`` through its builder (the template registry's)."""
-    return ctx.template.builder(ctx)
+def build(ctx: ReportContext, sections: Sequence[str] | None = None) -> ReportDocument:
+    """Compute the report of ``ctx.template`` through its builder (the template registry's):
+    every section, or only the ``sections`` named (the registry's names, in the order given)."""
+    return ctx.template.builder(ctx, sections)
 
 
 # -- showing it in the notebook --------------------------------------------------------

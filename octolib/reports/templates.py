@@ -11,23 +11,23 @@ so an edit made in JupyterLab is what runs.
 
 The version printed in every PDF footer lives here, next to the builder it describes: bump
 it when a template's numbers or layout change, so an old PDF can be told from a new one.
-``sections`` are the section titles a report can have, in order (a section without data
-is left out of the document).
+A template's ``sections`` are not typed here: they are its builder's ``SECTIONS`` (one
+function per printed section, see :mod:`octolib.reports.sections`), read when asked for.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from octolib.errors import ConfigError
+from octolib.reports.sections import choose
 
 if TYPE_CHECKING:
-    from octolib.reports.document import ReportDocument
-    from octolib.reports.kit import ReportContext
+    from octolib.reports.sections import Builder, SectionSpec
 
 __all__ = ["TemplateInfo", "TEMPLATES", "DEFAULT_TEMPLATES_DIR", "RUNNER_PARAMETERS", "template_info",
            "notebook_path"]
@@ -50,7 +50,6 @@ class TemplateInfo:
     title: str
     version: str
     description: str
-    sections: tuple[str, ...]
     parameters: tuple[str, ...] = RUNNER_PARAMETERS
 
     @property
@@ -62,11 +61,28 @@ class TemplateInfo:
         return f"octolib.reports.builders.{self.name}"
 
     @property
-    def builder(self) -> Callable[[ReportContext], ReportDocument]:
-        """The template's ``build(ctx)``, imported when first asked for (the builders load
-        plotly and numpy; the command line and partner checks only need the names)."""
-        build: Callable[[ReportContext], ReportDocument] = importlib.import_module(self.builder_module).build
+    def builder(self) -> Builder:
+        """The template's ``build(ctx, sections=None)``, imported when first asked for (the
+        builders load plotly and numpy; the command line and partner checks only need the names)."""
+        build: Builder = importlib.import_module(self.builder_module).build
         return build
+
+    @property
+    def section_specs(self) -> tuple[SectionSpec[Any], ...]:
+        """The builder's ``SECTIONS``: every section the report can print, in print order."""
+        specs: tuple[SectionSpec[Any], ...] = tuple(importlib.import_module(self.builder_module).SECTIONS)
+        return specs
+
+    @property
+    def sections(self) -> tuple[str, ...]:
+        """The names of the sections the report can print, in order (a section without data
+        is left out of the document)."""
+        return tuple(s.name for s in self.section_specs)
+
+    def check_sections(self, names: Sequence[str] | None) -> tuple[str, ...]:
+        """``names`` (a custom report's sections, in its order) if the template has each one
+        once; every section for None; ConfigError naming an unknown or repeated one otherwise."""
+        return tuple(s.name for s in choose(self.section_specs, names, self.name))
 
 
 TEMPLATES: dict[str, TemplateInfo] = {
@@ -76,18 +92,15 @@ TEMPLATES: dict[str, TemplateInfo] = {
             "campaign_summary", "Campaign summary", "1.0",
             "The partner's campaigns in the period: KPIs against the previous period and the account "
             "median, per-campaign table, rates over time, best campaign, links by destination.",
-            ("Campaigns", "Rates over time", "Links"),
         ),
         TemplateInfo(
             "list_performance", "List performance", "1.0",
             "The partner's lists: growth, net change per month, churn, engagement per list, fields.",
-            ("Lists and growth", "Engagement", "Field configuration"),
         ),
         TemplateInfo(
             "engagement_analysis", "Engagement analysis", "1.0",
             "When and how the partner's audience engages: weekday x hour heatmap, time to open, "
             "engagement recency and signup cohorts.",
-            ("When people open", "How soon people open", "Engagement recency", "Signup cohorts"),
         ),
     )
 }

@@ -22,6 +22,7 @@ from octolib.metrics.display import MISSING, format_count, format_delta, format_
 from octolib.metrics.rate_specs import COUNT_NAMES
 from octolib.metrics.ratios import SMALL_DENOMINATOR, is_small
 from octolib.metrics.timezones import to_local
+from octolib.reports.document import ReportDocument
 from octolib.reports.period import Period
 from octolib.store import campaign_arrays
 
@@ -33,6 +34,7 @@ __all__ = [
     "SMALL", "SMALL_MARK", "SMALL_NOTE", "MISSING", "rate_cell", "count_cell", "delta_cell",
     "CampaignSet", "partner_campaigns", "account_campaigns", "in_period", "definitions_for",
     "local_day", "take", "as_of", "settled_rows", "in_progress_note", "lists_cell", "IN_PROGRESS",
+    "new_document",
 ]
 
 SMALL = SMALL_DENOMINATOR
@@ -137,6 +139,17 @@ def definitions_for(names: Sequence[str]) -> list[tuple[str, str, str]]:
     """``(label, formula, meaning)`` rows of ``METRIC_DEFINITIONS`` for the named metrics."""
     by_name = {d.name: d for d in METRIC_DEFINITIONS}
     return [(by_name[n].label, by_name[n].formula, by_name[n].meaning) for n in names if n in by_name]
+
+
+def new_document(ctx: ReportContext, definitions: Sequence[tuple[str, str, str]]) -> ReportDocument:
+    """The empty document of ``ctx``'s template for its partner and period: title, branding,
+    the analyst's note and the provenance (with the metric ``definitions`` the report prints)."""
+    partner, info = ctx.partner, ctx.template
+    return ReportDocument(
+        template=info.name, title=info.title, partner_slug=partner.slug, partner_name=partner.name,
+        period=ctx.period, provenance=ctx.provenance(definitions), brand_colour=partner.brand_colour,
+        logo_path=partner.logo, note=partner.note,
+    )
 
 
 # -- in progress and list names ------------------------------------------------------------

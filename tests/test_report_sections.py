@@ -1,0 +1,118 @@
+"""A template is its sections (issue 11): one function per printed section, one list of them.
+
+Each builder's ``SECTIONS`` is the list the template registry reads and a custom report
+picks from. Built here against the tiny account synced over HTTP (``conftest.synced_template``):
+the full report prints the registered sections in the registered order, a chosen subset
+prints exactly those in the chosen order with the same cells, and a name the template does
+not have is refused with a message that names it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from octolib.config import Settings
+from octolib.errors import ConfigError
+from octolib.reports.document import Chart, Paragraph, ReportDocument, Table
+from octolib.reports.kit import ReportContext, build, make_context
+from octolib.reports.partners import save_partner
+from octolib.reports.templates import TEMPLATES
+from octolib.store import Store, connect
+
+PERIOD = ("2026-01-01", "2026-10-31")
+
+
+@pytest.fixture(scope="module")
+def store(synced_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Store]]:
+    """The synced tiny account with two partners: ``everyone`` (both lists) and ``rules``
+    (campaigns by name only, so no list of its own)."""
+    data = tmp_path_factory.mktemp("sections") / "live"
+    shutil.copytree(synced_template, data)
+    settings = Settings(data_dir=data)
+    st = connect(settings)
+    list_ids = [d["emailoctopus_id"] for d in st.lists.find({}, {"emailoctopus_id": 1})]
+    assert len(list_ids) == 2
+    save_partner(st, {"slug": "everyone", "name": "Everyone", "campaigns": {"list_ids": list_ids}})
+    save_partner(st, {"slug": "rules", "name": "Rule Partner", "campaigns": {"name_pattern": "."}})
+    yield settings, st
+    st.close()
+
+
+def _ctx(store: tuple[Settings, Store], template: str, partner: str = "everyone") -> ReportContext:
+    settings, st = store
+    return make_context(settings, st, template, partner, *PERIOD)
+
+
+def _cells(doc: ReportDocument) -> dict[str, list[object]]:
+    """Each section's blocks as comparable values (charts by key and title: their PNGs are
+    rendered by Chromium and not the point here)."""
+    out: dict[str, list[object]] = {}
+    for s in doc.sections:
+        out[s.title] = [(b.key, b.title, b.columns, b.rows, b.notes) if isinstance(b, Table) else
+                        (b.key, b.title) if isinstance(b, Chart) else (b.text,) for b in s.blocks]
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_the_registry_sections_are_the_builders_one_list(name):
+    info = TEMPLATES[name]
+    specs = importlib.import_module(info.builder_module).SECTIONS
+    assert info.sections == tuple(s.name for s in specs)
+    assert len(set(info.sections)) == len(specs) and len({s.title for s in specs}) == len(specs)
+    assert all(s.name.isidentifier() and s.name.islower() for s in specs)
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_a_full_report_prints_the_registered_sections_in_order(store, name):
+    doc = build(_ctx(store, name))
+    assert not doc.is_empty and doc.kpis is not None and doc.narrative
+    titles = {s.name: s.title for s in TEMPLATES[name].section_specs}
+    printed = [s.title for s in doc.sections]
+    assert printed == [titles[n] for n in TEMPLATES[name].sections if titles[n] in printed]
+    assert all(s.blocks for s in doc.sections)
+    # a partner with lists gets every section but the "no lists" notice
+    assert len(printed) == len(titles) - (name == "engagement_analysis")
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_chosen_sections_print_in_the_chosen_order_with_the_same_cells(store, name):
+    ctx = _ctx(store, name)
+    full = build(ctx)
+    names = [n for n in TEMPLATES[name].sections if n != "partner_lists"]
+    chosen = list(reversed(names))[:2]
+    doc = build(ctx, chosen)
+    titles = {s.name: s.title for s in TEMPLATES[name].section_specs}
+    assert [s.title for s in doc.sections] == [titles[n] for n in chosen]
+    whole = _cells(full)
+    assert _cells(doc) == {t: whole[t] for t in (titles[n] for n in chosen)}
+    assert doc.kpis == full.kpis and doc.narrative == full.narrative  # the head is the same
+    assert build(ctx, []).sections == [] and build(ctx, []).kpis == full.kpis
+
+
+def test_a_partner_without_lists_gets_the_notice_instead_of_list_sections(store):
+    doc = build(_ctx(store, "engagement_analysis", "rules"))
+    assert [s.title for s in doc.sections] == ["When people open", "How soon people open", "The partner's lists"]
+    notice = doc.sections[-1].blocks[0]
+    assert isinstance(notice, Paragraph) and "No list belongs to Rule Partner" in notice.text
+    assert build(_ctx(store, "list_performance", "rules")).is_empty
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_an_unknown_or_repeated_section_is_refused_naming_it(store, name):
+    info = TEMPLATES[name]
+    first = info.sections[0]
+    with pytest.raises(ConfigError) as err:
+        info.check_sections([first, "weather"])
+    assert str(err.value) == (f"template {name} has no section 'weather'; its sections are: "
+                              + ", ".join(info.sections))
+    with pytest.raises(ConfigError, match=f"section '{first}' of template {name} is named twice"):
+        info.check_sections([first, first])
+    with pytest.raises(ConfigError, match="no section 'weather'"):
+        build(_ctx(store, name), ["weather"])
+    assert info.check_sections(None) == info.sections
+    assert info.check_sections(first) == (first,)  # one name given bare is that one section
