@@ -41,7 +41,7 @@ METRIC_DEFINITIONS: tuple[MetricDefinition, ...] = (
                      "Emails that reached a mailbox."),
     *(_from_rate(spec) for spec in RATES.values()),
     MetricDefinition("time_to_open", "Time to open", "median of (first open − send time)",
-                     "How soon a typical opener opened; half-life = ln 2 × mean delay."),
+                     "How soon a typical opener opened: half of all first opens came within this time."),
     MetricDefinition("engaged_rate", "Engaged (N days)",
                      "contacts with an open or click in the last N days ÷ contacts",
                      "How much of a list is still active (N = 30, 90, 180)."),

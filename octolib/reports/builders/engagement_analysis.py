@@ -197,8 +197,9 @@ def key_figures(d: EngagementData) -> Table:
         ["Campaigns in the period", count_cell(len(d.campaigns["campaign_id"]))],
         ["Recipients who opened (per campaign, summed)", count_cell(int(d.is_open.sum()))],
         ["Recipients who clicked (per campaign, summed)", count_cell(int(d.is_click.sum()))],
-        ["Median time to first open", format_duration(d.dist.median_s)],
-        ["Half-life of opens", format_duration(d.dist.half_life_s)],
+        # The median said as a reader takes it in; a half-life beside it (ln 2 x mean, pulled
+        # up by the long tail) read as a contradiction (issue 16 #12).
+        ["Half of all first opens came within", format_duration(d.dist.median_s)],
         [f"Busiest hour for opens ({tz})", best_text],
         ["Subscribers engaged in the last 90 days",
          rate_cell(engaged90, recency_n) if d.recency is not None else MISSING],
