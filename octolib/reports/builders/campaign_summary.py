@@ -38,6 +38,7 @@ from octolib.metrics.rates import CampaignRates, campaign_rates_from
 from octolib.metrics.timeseries import rate_over_time
 from octolib.reports import narrative
 from octolib.reports.builders.common import (
+    assemble,
     IN_PROGRESS,
     MISSING,
     SMALL,
@@ -50,7 +51,6 @@ from octolib.reports.builders.common import (
     in_progress_note,
     lists_cell,
     local_day,
-    new_document,
     rate_cell,
     settled_rows,
     take,
@@ -58,7 +58,7 @@ from octolib.reports.builders.common import (
 from octolib.reports.document import Block, ReportDocument, Table
 from octolib.reports.partners import campaign_query, partner_lists
 from octolib.reports.period import Period
-from octolib.reports.sections import Nothing, SectionSpec, choose, make_sections
+from octolib.reports.sections import Nothing, SectionSpec, choose
 from octolib.store import campaign_arrays, link_rows
 
 if TYPE_CHECKING:
@@ -105,15 +105,7 @@ def build(ctx: ReportContext, sections: Sequence[str] | None = None) -> ReportDo
     """The campaign summary of ``ctx.partner`` for ``ctx.period``: the KPI table and the
     narrative, then ``sections`` (names of :data:`SECTIONS`, in the order given; all by default)."""
     specs = choose(SECTIONS, sections, ctx.template.name)
-    doc = new_document(ctx, definitions_for(["delivered_count", *KPI_RATES]))
-    data = prepare(ctx)
-    if isinstance(data, Nothing):
-        doc.empty_message = data.message
-        return doc
-    doc.kpis = key_figures(data)
-    doc.narrative = summary(data)
-    doc.sections = make_sections(data, specs)
-    return doc
+    return assemble(ctx, definitions_for(["delivered_count", *KPI_RATES]), specs, prepare, key_figures, summary)
 
 
 def prepare(ctx: ReportContext) -> SummaryData | Nothing:

@@ -9,10 +9,10 @@ Formatting rules (one place, so the PDF, CSV and notebook agree):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -22,15 +22,19 @@ from octolib.metrics.display import MISSING, format_count, format_delta, format_
 from octolib.metrics.rate_specs import COUNT_NAMES
 from octolib.metrics.ratios import SMALL_DENOMINATOR, is_small
 from octolib.metrics.timezones import to_local
-from octolib.reports.document import ReportDocument
+from octolib.reports.document import ReportDocument, Table
 from octolib.reports.period import Period
+from octolib.reports.sections import Nothing, SectionSpec, make_sections
 from octolib.store import campaign_arrays
 
 if TYPE_CHECKING:  # the context module imports the builders lazily; types only here
     from octolib.reports.kit import ReportContext
     from octolib.store import Store
 
+D = TypeVar("D")
+
 __all__ = [
+    "assemble",
     "SMALL", "SMALL_MARK", "SMALL_NOTE", "MISSING", "rate_cell", "count_cell", "delta_cell",
     "CampaignSet", "partner_campaigns", "account_campaigns", "in_period", "definitions_for",
     "local_day", "take", "as_of", "settled_rows", "in_progress_note", "lists_cell", "IN_PROGRESS",
@@ -150,6 +154,28 @@ def new_document(ctx: ReportContext, definitions: Sequence[tuple[str, str, str]]
         period=ctx.period, provenance=ctx.provenance(definitions), brand_colour=partner.brand_colour,
         logo_path=partner.logo, note=partner.note,
     )
+
+
+def assemble(
+    ctx: ReportContext,
+    definitions: Sequence[tuple[str, str, str]],
+    specs: Sequence[SectionSpec[D]],
+    prepare: Callable[[ReportContext], D | Nothing],
+    key_figures: Callable[[D], Table],
+    summary: Callable[[D], list[str]],
+) -> ReportDocument:
+    """Every template's ``build``: the document, then (unless :class:`Nothing` is to report)
+    the KPI table and the narrative from the prepared data, then the chosen sections ``specs``
+    (already checked by :func:`~octolib.reports.sections.choose`), in order."""
+    doc = new_document(ctx, definitions)
+    data = prepare(ctx)
+    if isinstance(data, Nothing):
+        doc.empty_message = data.message
+        return doc
+    doc.kpis = key_figures(data)
+    doc.narrative = summary(data)
+    doc.sections = make_sections(data, specs)
+    return doc
 
 
 # -- in progress and list names ------------------------------------------------------------

@@ -37,6 +37,7 @@ from octolib.metrics.engagement import (
 from octolib.metrics.grouping import index_of
 from octolib.metrics.ratios import safe_ratio
 from octolib.reports.builders.common import (
+    assemble,
     SMALL,
     SMALL_MARK,
     SMALL_NOTE,
@@ -44,7 +45,6 @@ from octolib.reports.builders.common import (
     definitions_for,
     in_progress_note,
     in_period,
-    new_document,
     rate_cell,
     settled_rows,
     take,
@@ -52,7 +52,7 @@ from octolib.reports.builders.common import (
 from octolib.reports.builders.list_performance import partner_list_ids
 from octolib.reports.document import Block, Paragraph, ReportDocument, Table
 from octolib.reports.partners import campaign_query
-from octolib.reports.sections import Nothing, SectionSpec, choose, make_sections
+from octolib.reports.sections import Nothing, SectionSpec, choose
 from octolib.store import campaign_arrays, contact_arrays, event_arrays
 
 if TYPE_CHECKING:
@@ -120,15 +120,7 @@ def build(ctx: ReportContext, sections: Sequence[str] | None = None) -> ReportDo
     """The engagement analysis of ``ctx.partner`` for ``ctx.period``: the KPI table and the
     narrative, then ``sections`` (names of :data:`SECTIONS`, in the order given; all by default)."""
     specs = choose(SECTIONS, sections, ctx.template.name)
-    doc = new_document(ctx, definitions_for(["time_to_open", "engaged_rate", "open_rate"]))
-    data = prepare(ctx)
-    if isinstance(data, Nothing):
-        doc.empty_message = data.message
-        return doc
-    doc.kpis = key_figures(data)
-    doc.narrative = summary(data)
-    doc.sections = make_sections(data, specs)
-    return doc
+    return assemble(ctx, definitions_for(["time_to_open", "engaged_rate", "open_rate"]), specs, prepare, key_figures, summary)
 
 
 def prepare(ctx: ReportContext) -> EngagementData | Nothing:

@@ -40,11 +40,11 @@ from octolib.metrics.ratios import safe_ratio
 from octolib.metrics.rates import campaign_rates_from
 from octolib.reports import narrative
 from octolib.reports.builders.common import (
+    assemble,
     SMALL_NOTE,
     count_cell,
     definitions_for,
     in_period,
-    new_document,
     rate_cell,
     settled_rows,
     take,
@@ -52,7 +52,7 @@ from octolib.reports.builders.common import (
 from octolib.reports.document import Block, Paragraph, ReportDocument, Table
 from octolib.reports.partners import Partner, campaign_query, partner_lists
 from octolib.reports.period import Period
-from octolib.reports.sections import Nothing, SectionSpec, choose, make_sections
+from octolib.reports.sections import Nothing, SectionSpec, choose
 from octolib.store import campaign_arrays, contact_arrays
 
 if TYPE_CHECKING:
@@ -145,15 +145,7 @@ def build(ctx: ReportContext, sections: Sequence[str] | None = None) -> ReportDo
     """The list performance of ``ctx.partner`` for ``ctx.period``: the KPI table and the
     narrative, then ``sections`` (names of :data:`SECTIONS`, in the order given; all by default)."""
     specs = choose(SECTIONS, sections, ctx.template.name)
-    doc = new_document(ctx, definitions_for(["churn_rate", "engaged_rate", "open_rate", "delivered_count"]))
-    data = prepare(ctx)
-    if isinstance(data, Nothing):
-        doc.empty_message = data.message
-        return doc
-    doc.kpis = key_figures(data)
-    doc.narrative = summary(data)
-    doc.sections = make_sections(data, specs)
-    return doc
+    return assemble(ctx, definitions_for(["churn_rate", "engaged_rate", "open_rate", "delivered_count"]), specs, prepare, key_figures, summary)
 
 
 def prepare(ctx: ReportContext) -> ListData | Nothing:
