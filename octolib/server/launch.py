@@ -100,6 +100,8 @@ def server_command(settings: Settings, options: ServeOptions, python: str = sys.
 
 
 def _env_value(value: Any) -> str:
+    if value is None:  # an optional setting left unset: empty means "the default" to from_env
+        return ""
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
