@@ -79,7 +79,10 @@ def _serve(settings, port: int) -> int:  # type: ignore[no-untyped-def]
         name, password = ensure_demo_user(users)
     finally:
         users.close()
-    options = ServeOptions(notebooks_dir=resolve_notebooks_dir(str(prepare_workspace(settings).root), Path.cwd()), port=port)
+    # The demo is a first look: the server says only what needs attention (its INFO lines,
+    # a screenful of extensions and kernels, buried the URL and password); `octo serve` keeps them.
+    options = ServeOptions(notebooks_dir=resolve_notebooks_dir(str(prepare_workspace(settings).root), Path.cwd()), port=port,
+                           extra_args=("--ServerApp.log_level=WARN",))
     print(f"\n  sign in as  {name}  with password  {password}\n  (a new password is made each time `octo demo` starts)\n")
     # Not exec: this process keeps the local EmailOctopus account alive for "Sync now".
     return serve(settings, options, exec_=False, sign_in=f"sign in as {name} with the password above")
