@@ -229,9 +229,15 @@ def _rehearse(r: Rehearsal, sync_api) -> None:  # noqa: ANN001 - playwright's mo
         r.env.update(OCTO_API_BASE=api, OCTO_API_KEY=DEMO_API_KEY)
         r.run(r.octo, "sync", "--no-progress")
     with r.step("octo report --import-partners; octo report --all"):
+        # A partner's lists are exactly its list_ids (issue 16): name one, so the list report
+        # has a list to chart.
+        ask = urllib.request.Request(f"{api}/lists", headers={"Authorization": f"Bearer {DEMO_API_KEY}"})
+        with urllib.request.urlopen(ask, timeout=30) as answer:
+            list_id = json.load(answer)["data"][0]["id"]
         (r.site / "partners.yml").write_text(
             "partners:\n"
             "  - slug: rehearsal\n    name: Rehearsal Partner\n    campaigns:\n      name_pattern: \".\"\n"
+            f"      list_ids: [\"{list_id}\"]\n"
             f"    default_range: {{from: {PERIOD[0]}, to: {PERIOD[1]}}}\n")
         r.run(r.octo, "report", "--import-partners", "partners.yml")
         r.run(r.octo, "report", "--all", "--no-progress")

@@ -173,7 +173,7 @@ def _aligned_ranges(joined: np.ndarray, left: np.ndarray, subscribers: np.ndarra
     to dip below 0, and plotly's own right-axis ticks landed on values like 1,210.
 
     >>> l, r = _aligned_ranges(np.array([100.0]), np.array([50.0]), np.array([2000.0]))
-    >>> l["range"], r["range"], r["dtick"]
+    >>> [round(v, 9) for v in l["range"]], [round(v, 9) for v in r["range"]], r["dtick"]
     ([-55.0, 110.0], [-1100.0, 2200.0], 500.0)
     """
     up = max(float(np.nanmax(joined, initial=0.0)), 1.0) * 1.1
