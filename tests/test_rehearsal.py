@@ -226,7 +226,7 @@ def _rehearse(r: Rehearsal, sync_api) -> None:  # noqa: ANN001 - playwright's mo
         wait_for(lambda: socket.create_connection(("127.0.0.1", api_port), timeout=2).close() is None, "fake-api")
         from octolib.fake import DEMO_API_KEY
 
-        r.env.update(OCTO_API_BASE=api, OCTO_API_KEY=DEMO_API_KEY)
+        r.env.update({"OCTO_API_BASE": api, "OCTO_API_KEY": DEMO_API_KEY})
         r.run(r.octo, "sync", "--no-progress")
     with r.step("octo report --import-partners; octo report --all"):
         # A partner's lists are exactly its list_ids (issue 16): name one, so the list report
