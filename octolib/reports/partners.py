@@ -23,7 +23,9 @@ The document (and one entry of ``partners.yml``)::
       "recipients": ["ops@acme.example"],  # who receives the PDF (never printed in it)
       "delivery": false,                   # true: scheduled reports are emailed to the
                                            # recipients (octolib.ops.delivery; needs SMTP)
-      "note": "free text"                  # the analyst note, kept between runs
+      "note": "free text",                 # the analyst note, kept between runs
+      "goal_links": ["*acme.example/signup*"]  # clicks on links matching these globs count
+                                           # as conversions (octolib.metrics.conversions)
     }
 
 The note carries over: importing a YAML entry without ``note`` keeps the stored note.
@@ -84,7 +86,7 @@ _LOGO_SUFFIXES = {".png", ".jpg", ".jpeg"}
 _Fail = Callable[[str, str], NoReturn]
 MAX_NOTE = 4000
 FIELDS = ("slug", "name", "logo", "brand_colour", "campaigns", "default_range", "recipients", "delivery", "schedule",
-          "note")
+          "note", "goal_links")
 RULE_FIELDS = ("ids", "name_pattern", "subject_pattern", "list_ids")
 DEFAULT_COLOUR = "#1F4E79"
 
@@ -129,6 +131,7 @@ class Partner:
     note: str = field(default="", repr=False)
     delivery: bool = False
     schedule: Any = None  # "first monday monthly at 07:30", 5-field cron, or {when, templates}
+    goal_links: tuple[str, ...] = ()  # URL globs whose clicks count as conversions (issue 13)
 
     def as_document(self) -> dict[str, Any]:
         """The ``partners`` document (and the YAML entry) for this partner."""
@@ -143,6 +146,7 @@ class Partner:
             "delivery": self.delivery,
             "schedule": dict(self.schedule) if isinstance(self.schedule, Mapping) else self.schedule,
             "note": self.note,
+            "goal_links": list(self.goal_links),
         }
         return doc
 
@@ -279,11 +283,38 @@ def validate_partner(
     if len(note) > MAX_NOTE:
         fail("note", f"{len(note)} characters; keep the analyst note under {MAX_NOTE} characters")
 
+    goal_links = _goal_links(raw.get("goal_links"), fail)
+
     return Partner(
         slug=slug, name=name.strip(), campaigns=rules, brand_colour=colour, logo=logo,
         default_range=default_range, recipients=recipients, note=note.strip(), delivery=delivery,
-        schedule=schedule,
+        schedule=schedule, goal_links=goal_links,
     )
+
+
+#: At most this many goal link patterns per partner, each at most this long.
+MAX_GOAL_LINKS, MAX_GOAL_LINK = 50, 500
+
+
+def _goal_links(value: Any, fail: _Fail) -> tuple[str, ...]:
+    """URL globs (``*`` any text, ``?`` one character; see :mod:`octolib.metrics.conversions`).
+
+    A glob needs some literal text (``*`` alone would make every click a conversion) and no
+    spaces (a URL has none); an unclosed ``[`` is refused, since it would match nothing.
+    """
+    patterns = _str_list(value, "goal_links", fail)
+    if len(patterns) > MAX_GOAL_LINKS:
+        fail("goal_links", f"{len(patterns)} patterns; give at most {MAX_GOAL_LINKS}")
+    for p in patterns:
+        if len(p) > MAX_GOAL_LINK or any(ch.isspace() for ch in p):
+            fail("goal_links", f"{p!r} is not a URL pattern; write a glob without spaces (up to {MAX_GOAL_LINK} "
+                               "characters), e.g. \"*acme.example/signup*\"")
+        if len(re.sub(r"[*?\[\]!]", "", p)) < 3:
+            fail("goal_links", f"{p!r} matches (nearly) every link; name the goal page, e.g. \"*acme.example/signup*\"")
+        if p.count("[") != p.count("]"):
+            fail("goal_links", f"{p!r} has an unmatched [ or ]; in a glob [abc] means one of a, b, c, "
+                               "so write the link without brackets or use ? for that character")
+    return patterns
 
 
 def _check_schedule(schedule: Any, fail: _Fail) -> None:
