@@ -50,6 +50,7 @@ __all__ = [
     "goal_clicks",
     "goal_rate",
     "attribute_outcomes",
+    "conversion_rate",
     "ConversionCounts",
     "conversion_counts",
 ]
@@ -175,6 +176,15 @@ def _seconds(times: ArrayLike) -> np.ndarray:
     return np.asarray(arr, dtype=np.int64)
 
 
+def conversion_rate(conversion_count: ArrayLike, delivered: ArrayLike) -> np.ndarray:
+    """Conversions ÷ delivered, NaN where nothing was delivered; never clipped.
+
+    >>> conversion_rate([2, 1], [100, 0]).tolist()
+    [0.02, nan]
+    """
+    return safe_ratio(conversion_count, delivered)
+
+
 @dataclass(frozen=True)
 class ConversionCounts:
     """Per-campaign conversions of uploaded outcomes (one row per campaign asked for).
@@ -211,4 +221,4 @@ def conversion_counts(attributed: ArrayLike, values: ArrayLike, delivered: Array
     valued = hit & ~np.isnan(vals)
     value = np.bincount(idx[valued], weights=vals[valued], minlength=n).astype(np.float64)
     valued_count = np.bincount(idx[valued], minlength=n).astype(np.int64)
-    return ConversionCounts(counts, safe_ratio(counts, delivered_a), value, valued_count, int((~hit).sum()))
+    return ConversionCounts(counts, conversion_rate(counts, delivered_a), value, valued_count, int((~hit).sum()))
