@@ -163,3 +163,35 @@ def test_removal_removes_the_conversions_and_both_are_audited(synced_store):
     actions = [(d["action"], d["actor"]) for d in synced_store.audit_log.find({"action": {"$regex": "^conversions"}})
                .sort("at", 1)]
     assert actions == [("conversions.upload", "ana"), ("conversions.remove", "ben")]
+
+
+def test_cli_import_list_remove_records_the_analyst_or_the_cli_user(synced_store, tmp_path, monkeypatch, capsys):
+    from octolib.cli import main
+
+    mine = _lists(synced_store)[0]
+    _partner(synced_store, "harbour")
+    data_dir = synced_store.description.split(" at ", 1)[1].split("/embedded")[0]
+    synced_store.close()
+    for name in ("OCTO_MONGODB_URI", "OCTO_DB_NAME", "OCTO_TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OCTO_DATA_DIR", data_dir)
+    monkeypatch.chdir(tmp_path)
+    good = tmp_path / "outcomes.csv"
+    good.write_text(sample_outcomes_csv(FakeAccount.generate(seed=7, size="tiny"), [mine], n=8))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,when\nx@y.example,2026-10-01\n")
+    assert main(["conversions", "import", str(bad), "--partner", "harbour"]) == 1
+    assert "bad.csv: 1 problem, nothing was stored" in capsys.readouterr().err
+    assert main(["conversions", "import", str(good), "--partner", "harbour", "--as", "ana"]) == 0
+    assert main(["conversions", "import", str(good), "--partner", "harbour"]) == 0
+    capsys.readouterr()
+    assert main(["conversions", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 2 and any("by ana" in line for line in listed)
+    import getpass
+    assert any(f"by cli:{getpass.getuser()}" in line for line in listed)
+    upload_id = listed[0].split()[0]
+    assert main(["conversions", "remove", upload_id, "--as", "ben"]) == 0
+    assert f"removed upload {upload_id}" in capsys.readouterr().out
+    assert main(["conversions", "list", "--partner", "harbour"]) == 0
+    assert upload_id not in capsys.readouterr().out
