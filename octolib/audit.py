@@ -61,6 +61,9 @@ ACTIONS: dict[str, str] = {
     "partner_archived": "archived partner",
     "partner_restored": "restored partner",
     "partner_logo_set": "set the logo of partner",
+    # conversions (octolib.conversions)
+    "conversions_uploaded": "uploaded an outcome file for",
+    "conversions_removed": "removed an outcome file of",
 }
 
 

@@ -30,7 +30,8 @@ so a sync that brings later clicks, or a changed window, is reflected without re
 
 **Who.** ``actor`` is the signed-in analyst on a page; the command line passes ``--as NAME``
 or ``cli:<operating-system user>`` (an OS account is not an analyst, so it is marked).
-Each upload and removal is also written to ``audit_log``.
+Each upload and removal is also written to ``audit_log`` (:func:`octolib.audit.record`,
+actions ``conversions_uploaded`` and ``conversions_removed``, target the partner).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from octolib.audit import record
 from octolib.errors import ConfigError
 from octolib.metrics.conversions import (
     NO_CAMPAIGN,
@@ -79,6 +81,8 @@ __all__ = [
     "conversion_table",
     "has_conversions",
     "cli_actor",
+    "CampaignConversions",
+    "account_conversions",
 ]
 
 log = logging.getLogger(__name__)
@@ -323,12 +327,6 @@ def _check_row(row: list[str], line: int, index: ContactIndex, zone: ZoneInfo, i
 
 # -- storing --------------------------------------------------------------------------------------
 
-def _audit(store: Store, *, actor: str, action: str, target: str, **details: Any) -> None:
-    """One ``audit_log`` record of who did what (the shape of ``octolib.audit.record``)."""
-    store.audit_log.insert_one({"at": datetime.now(timezone.utc), "actor": actor, "action": action,
-                                "target": target, **details})
-
-
 def import_outcomes(store: Store, partner_slug: str, data: bytes | str, *, filename: str, actor: str,
                     tz: str = "UTC", now: datetime | None = None) -> Upload:
     """Check the whole file, then store it as one upload of ``partner_slug``; returns it.
@@ -358,7 +356,7 @@ def import_outcomes(store: Store, partner_slug: str, data: bytes | str, *, filen
     except Exception:
         store.conversions.delete_many({"upload_id": upload_id})  # no half upload stays behind
         raise
-    _audit(store, actor=upload.uploaded_by, action="conversions.upload", target=partner.slug,
+    record(store, actor=upload.uploaded_by, action="conversions_uploaded", target=partner.slug,
            upload_id=upload_id, filename=name, rows=upload.rows)
     log.info("stored %d outcome(s) of %s for %s as upload %s", upload.rows, name, partner.slug, upload_id)
     return upload
@@ -389,7 +387,7 @@ def remove_upload(store: Store, upload_id: str, *, actor: str) -> Upload:
     upload = _upload(doc)
     store.conversion_uploads.delete_one({"_id": upload_id})  # first: its outcomes stop counting at once
     store.conversions.delete_many({"upload_id": upload_id})
-    _audit(store, actor=actor, action="conversions.remove", target=upload.partner, upload_id=upload_id,
+    record(store, actor=actor, action="conversions_removed", target=upload.partner, upload_id=upload_id,
            filename=upload.filename, rows=upload.rows)
     return upload
 
@@ -478,3 +476,50 @@ def _attributed(store: Store, slug: str, upload_ids: list[str], campaign_ids: np
                                     click_person[order], click_time[order], click_campaign[order],
                                     window_days * 86400.0)
     return attributed, np.asarray(values, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class CampaignConversions:
+    """Account-wide conversions of one campaign, for pages that list every campaign.
+
+    ``goal_clicks`` counts the campaign's links that are a goal of any partner the campaign
+    belongs to (each link once); ``conversions``/``value`` sum the outcomes each partner's
+    uploads credit to it (an outcome belongs to one upload, so it is counted once).
+    """
+
+    goal_clicks: int | None
+    conversions: int | None
+    value: float | None
+
+
+def account_conversions(store: Store, *, window_days: float = 7.0) -> dict[str, CampaignConversions]:
+    """Per campaign id, its goal clicks and conversions over every partner that has any;
+    campaigns of no such partner are absent. Empty when no partner has goal links or uploads."""
+    from octolib.reports.partners import list_partners
+
+    partners = [p for p in list_partners(store) if has_conversions(store, p)]
+    if not partners:
+        return {}
+    goal_patterns: dict[str, set[str]] = {}
+    conversions: dict[str, int] = {}
+    values: dict[str, float] = {}
+    for p in partners:
+        table = conversion_table(store, p, window_days=window_days)
+        for i, cid in enumerate(map(str, table.campaign_ids)):
+            if p.goal_links:
+                goal_patterns.setdefault(cid, set()).update(p.goal_links)
+            if table.has_uploads:
+                conversions[cid] = conversions.get(cid, 0) + int(table.conversion_count[i])
+                values[cid] = values.get(cid, 0.0) + float(table.conversion_value[i])
+    goals: dict[str, int] = {}
+    if goal_patterns:
+        links = link_rows(store, list(goal_patterns))
+        by_campaign: dict[str, list[dict[str, Any]]] = {}
+        for r in links:
+            by_campaign.setdefault(r["campaign_id"], []).append(r)
+        for cid, patterns in goal_patterns.items():
+            rows = by_campaign.get(cid, [])
+            mask = goal_link_mask([r["url"] for r in rows], sorted(patterns))
+            goals[cid] = int(goal_clicks([cid] * len(rows), [r["clicked_unique"] for r in rows], mask, [cid])[0])
+    return {cid: CampaignConversions(goals.get(cid), conversions.get(cid), values.get(cid))
+            for cid in set(goals) | set(conversions)}

@@ -160,9 +160,12 @@ def test_removal_removes_the_conversions_and_both_are_audited(synced_store):
     assert synced_store.conversions.count_documents({}) == 0
     table = conversion_table(synced_store, "harbour")
     assert table.outcomes == 0 and not table.has_uploads
-    actions = [(d["action"], d["actor"]) for d in synced_store.audit_log.find({"action": {"$regex": "^conversions"}})
-               .sort("at", 1)]
-    assert actions == [("conversions.upload", "ana"), ("conversions.remove", "ben")]
+    from octolib.audit import recent
+
+    actions = [(r.action, r.actor, r.target, r.details.get("upload_id")) for r in recent(synced_store)
+               if r.action.startswith("conversions")]
+    assert actions == [("conversions_removed", "ben", "harbour", upload.upload_id),
+                       ("conversions_uploaded", "ana", "harbour", upload.upload_id)]
 
 
 def test_cli_import_list_remove_records_the_analyst_or_the_cli_user(synced_store, tmp_path, monkeypatch, capsys):
@@ -195,3 +198,39 @@ def test_cli_import_list_remove_records_the_analyst_or_the_cli_user(synced_store
     assert f"removed upload {upload_id}" in capsys.readouterr().out
     assert main(["conversions", "list", "--partner", "harbour"]) == 0
     assert upload_id not in capsys.readouterr().out
+
+
+def _file(name: str, text: str) -> tuple[dict[str, Any], ...]:
+    """What ipywidgets' FileUpload holds after the browser sends a file."""
+    content = text.encode()
+    return ({"name": name, "type": "text/csv", "size": len(content), "content": memoryview(content),
+             "last_modified": datetime(2026, 11, 1, tzinfo=timezone.utc)},)
+
+
+def test_the_campaigns_page_uploads_refuses_bad_files_and_shows_conversion_columns(synced_store):
+    from octolib.dashboards.campaigns import build_campaigns
+    from octolib.dashboards.data import DashboardData
+
+    mine = _lists(synced_store)[0]
+    _partner(synced_store, "harbour")
+    page = build_campaigns(DashboardData(synced_store), actor=lambda: "ana")
+    page.period.preset.value = "All time"
+    labels = [c.label for c in page.table.columns]
+    assert "Conversions" not in labels, "no partner has conversions yet"
+    panel = page.conversions
+    panel.partner.value = "harbour"
+    panel.upload.value = _file("bad.csv", "email,time\nnobody@nowhere.example,2026-10-01\n")
+    assert panel.submit() is False
+    assert "line 2: no contact with this email address" in panel.message.value
+    assert "nothing was stored" in panel.message.value and synced_store.conversion_uploads.count_documents({}) == 0
+    panel.upload.value = _file("harbour.csv", sample_outcomes_csv(FakeAccount.generate(seed=7, size="tiny"), [mine]))
+    assert panel.submit() is True
+    assert 'data-uploads="1"' in panel.uploads.value and "ana" in panel.uploads.value
+    labels = [c.label for c in page.table.columns]
+    assert labels[-4:] == ["Goal clicks", "Conversions", "Conv. value", "Flags"]
+    credited = sum(r.get("conversions") or 0 for r in page.table.rows)
+    assert credited == conversion_table(synced_store, "harbour").conversion_count.sum() > 0
+    assert "Conversions" in page.table.html.value
+    assert panel.remove() is True
+    assert "Conversions" not in [c.label for c in page.table.columns]
+    assert synced_store.conversions.count_documents({}) == 0
