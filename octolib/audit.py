@@ -61,6 +61,10 @@ ACTIONS: dict[str, str] = {
     "partner_archived": "archived partner",
     "partner_restored": "restored partner",
     "partners_imported": "imported partners from",
+    "partner_logo_set": "set the logo of partner",
+    # conversions (octolib.conversions)
+    "conversions_uploaded": "uploaded an outcome file for",
+    "conversions_removed": "removed an outcome file of",
 }
 
 

@@ -57,6 +57,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_SMTP_STARTTLS", "1", "1 = upgrade the SMTP connection with STARTTLS (refuse to send if the server cannot)."),
     Setting("OCTO_RETENTION_DAYS", "90", "Metric snapshots older than this many days are thinned to one per campaign per day by `octo retention`."),
     Setting("OCTO_SETTLED_HOURS", "72", "Hours after sending before a campaign is judged; younger or still-sending campaigns are shown as \"in progress\" and left out of medians, rankings, flags, trends and comparisons."),
+    # conversions (issue 13): uploaded outcomes are attributed to the last campaign clicked within this window
+    Setting("OCTO_CONVERSION_WINDOW_DAYS", "7", "Days after a click in which an uploaded outcome (conversion) counts for the campaign clicked last; older clicks do not count."),
 )
 
 
@@ -96,6 +98,8 @@ class Settings:
     smtp_starttls: bool = True
     retention_days: float = 90.0
     settled_hours: float = 72.0
+    # conversions (issue 13): attribution window of uploaded outcomes, in days
+    conversion_window_days: float = 7.0
 
     @classmethod
     def from_env(
@@ -155,6 +159,8 @@ class Settings:
             smtp_starttls=_truthy(get("OCTO_SMTP_STARTTLS")),
             retention_days=float(number("OCTO_RETENTION_DAYS", float)),
             settled_hours=float(number("OCTO_SETTLED_HOURS", float)),
+            # conversions (issue 13)
+            conversion_window_days=float(number("OCTO_CONVERSION_WINDOW_DAYS", float)),
         )
         settings.validate_timezone()
         return settings

@@ -7,6 +7,7 @@ and are left out of the comparison's median line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -15,7 +16,10 @@ import numpy as np
 
 from octolib import charts, metrics
 from octolib.config import Settings
+from octolib.conversions import account_conversions
 from octolib.dashboards.base import Dashboard, DateRange, page_for_settings
+from octolib.dashboards.conversions import conversion_upload_panel
+from octolib.reports.conversions_section import value_cell
 from octolib.dashboards.data import DashboardData, in_window
 from octolib.dashboards.rates import RATE_CHOICES, rate_choice
 from octolib.dashboards.widgets import Chart, Column, DataTable, fmt_time, section
@@ -23,6 +27,10 @@ from octolib.dashboards.widgets import Chart, Column, DataTable, fmt_time, secti
 __all__ = ["CampaignsPage", "build_campaigns", "campaigns_page", "campaign_link"]
 
 ALL = "*"
+#: Shown (before Flags) when a partner has goal links or an outcome upload (octolib.conversions).
+_CONVERSION_COLUMNS = [Column("goal_clicks", "Goal clicks", kind="count"),
+                       Column("conversions", "Conversions", kind="count"),
+                       Column("conversion_value", "Conv. value")]  # text: two decimals, as in the PDF
 MAX_COMPARED = 12
 
 
@@ -37,8 +45,10 @@ class CampaignsPage(Dashboard):
     (after the period/status/list filters), ``table.visible_rows`` (after search too) and
     ``comparison`` (a :class:`Chart`)."""
 
-    def __init__(self, data: DashboardData) -> None:
+    def __init__(self, data: DashboardData, *, conversion_window_days: float = 7.0,
+                 actor: Callable[[], str] | None = None) -> None:
         super().__init__(data, "Campaigns", "campaigns")
+        self.conversion_window_days = conversion_window_days
         self.period = DateRange(self.today, data.tz, self.guard(self.update))
         self.status = w.Dropdown(description="Status", layout=w.Layout(width="200px"))
         self.list_filter = w.Dropdown(description="List", layout=w.Layout(width="260px"))
@@ -77,6 +87,11 @@ class CampaignsPage(Dashboard):
             w.HBox([self.compare, self.compare_rate], layout=w.Layout(flex_flow="row wrap")),
             self.comparison.widget,
         ]
+        # Conversions (issue 13): the upload panel, and goal clicks / conversions columns when any exist.
+        self.conversions = conversion_upload_panel(data.store, tz=data.tz, on_change=self.guard(self.update),
+                                                   **({"actor": actor} if actor is not None else {}))
+        self._base_columns = list(self.table.columns)
+        self.body.children = (*self.body.children, section("Conversions"), self.conversions.widget)
         self._fill_menus()
         self.status.observe(lambda _: self.guard(self.update)(), "value")
         self.list_filter.observe(lambda _: self.guard(self.update)(), "value")
@@ -125,6 +140,8 @@ class CampaignsPage(Dashboard):
             sel &= np.array([wanted in ids for ids in t.cols["list_ids"]], dtype=bool)
         flags = t.flag_texts()
         r = t.rates
+        conv = account_conversions(self.data.store, window_days=self.conversion_window_days)
+        self.table.columns = self._base_columns[:-1] + (_CONVERSION_COLUMNS if conv else []) + self._base_columns[-1:]
         rows = []
         for i in np.flatnonzero(sel):
             rows.append({
@@ -145,6 +162,10 @@ class CampaignsPage(Dashboard):
                 "complaint_rate": float(r.complaint_rate[i]),
                 "flags": metrics.IN_PROGRESS if t.in_progress[i] else flags[i],
             })
+            c = conv.get(rows[-1]["campaign_id"])
+            if c is not None:
+                rows[-1].update(goal_clicks=c.goal_clicks, conversions=c.conversions,
+                               conversion_value="—" if c.value is None else value_cell(c.value))
         self.table.empty_text = "No campaign matches these filters. Widen the period or clear the search."
         self.table.set_rows(rows)
         self._after_table()
@@ -193,11 +214,13 @@ class CampaignsPage(Dashboard):
             self.say("info", f"Only the first {MAX_COMPARED} selected campaigns are charted.")
 
 
-def build_campaigns(data: DashboardData) -> CampaignsPage:
-    """The campaigns page over ``data``."""
-    return CampaignsPage(data)
+def build_campaigns(data: DashboardData, *, conversion_window_days: float = 7.0,
+                    actor: Callable[[], str] | None = None) -> CampaignsPage:
+    """The campaigns page over ``data`` (``actor``: who uploads outcomes; default the signed-in analyst)."""
+    return CampaignsPage(data, conversion_window_days=conversion_window_days, actor=actor)
 
 
 def campaigns_page(settings: Settings) -> CampaignsPage:
     """The campaigns page for the store ``settings`` point at (what the notebook calls)."""
-    return page_for_settings("Campaigns", "campaigns", build_campaigns, settings)  # type: ignore[return-value]
+    return page_for_settings("Campaigns", "campaigns", build_campaigns, settings,  # type: ignore[return-value]
+                             conversion_window_days=settings.conversion_window_days)

@@ -48,6 +48,25 @@ METRIC_DEFINITIONS: tuple[MetricDefinition, ...] = (
     MetricDefinition("churn_rate", "Churn rate",
                      "unsubscribes in the period ÷ (subscribers at its start + new in it)",
                      "Share of the people on a list during a period who left in it."),
+    # Conversions (octolib.metrics.conversions): EmailOctopus's API has no conversion data,
+    # so these come from the partner's goal links or the partner's own uploaded outcomes.
+    MetricDefinition("goal_clicks", "Goal clicks",
+                     "unique clicks on the campaign's links that match the partner's goal link patterns, summed",
+                     "Clicks that count as conversions because they reached a goal page (e.g. the sign-up page). "
+                     "EmailOctopus's API has no conversion data; goal links are one of two ways octopus counts them."),
+    MetricDefinition("goal_rate", "Goal rate", "goal clicks ÷ delivered",
+                     "Share of delivered emails whose reader reached a goal page. Unique per link, so a reader who "
+                     "clicked two goal links counts twice; not clipped."),
+    MetricDefinition("conversion_count", "Conversions",
+                     "uploaded outcomes whose contact last clicked this campaign within the window before the outcome",
+                     "Outcomes from the partner's own uploaded file (EmailOctopus's API has no conversion data), each "
+                     "credited to the last campaign the contact clicked at most OCTO_CONVERSION_WINDOW_DAYS (default 7) "
+                     "days before it; outcomes with no such click are unattributed."),
+    MetricDefinition("conversion_rate", "Conversion rate", "conversions ÷ delivered",
+                     "Share of delivered emails followed by an uploaded outcome credited to the campaign."),
+    MetricDefinition("conversion_value", "Conversion value", "sum of the values of the conversions",
+                     "What the credited outcomes were worth, as the uploaded file states it (outcomes without a "
+                     "value add nothing)."),
 )
 
 _BY_NAME = {d.name: d for d in METRIC_DEFINITIONS}

@@ -24,8 +24,10 @@ The document (and one entry of ``partners.yml``)::
       "delivery": false,                   # true: scheduled reports are emailed to the
                                            # recipients (octolib.ops.delivery; needs SMTP)
       "note": "free text",                 # the analyst note, kept between runs
-      "archived": false                    # true: kept (and its reports), but left out of
+      "archived": false,                   # true: kept (and its reports), but left out of
                                            # --all, the schedules and the builder's list
+      "goal_links": ["*acme.example/signup*"]  # clicks on links matching these globs count
+                                           # as conversions (octolib.metrics.conversions)
     }
 
 The note carries over: importing a YAML entry without ``note`` keeps the stored note.
@@ -87,7 +89,7 @@ _LOGO_SUFFIXES = {".png", ".jpg", ".jpeg"}
 _Fail = Callable[[str, str], NoReturn]
 MAX_NOTE = 4000
 FIELDS = ("slug", "name", "logo", "brand_colour", "campaigns", "default_range", "recipients", "delivery", "schedule",
-          "note", "archived")
+          "note", "archived", "goal_links")
 RULE_FIELDS = ("ids", "name_pattern", "subject_pattern", "list_ids")
 DEFAULT_COLOUR = "#1F4E79"
 
@@ -141,6 +143,7 @@ class Partner:
     delivery: bool = False
     schedule: Any = None  # "first monday monthly at 07:30", 5-field cron, or {when, templates}
     archived: bool = False  # kept with its reports, but not in --all, schedules or the builder
+    goal_links: tuple[str, ...] = ()  # URL globs whose clicks count as conversions (issue 13)
 
     def as_document(self) -> dict[str, Any]:
         """The ``partners`` document (and the YAML entry) for this partner."""
@@ -156,6 +159,7 @@ class Partner:
             "schedule": dict(self.schedule) if isinstance(self.schedule, Mapping) else self.schedule,
             "note": self.note,
             "archived": self.archived,
+            "goal_links": list(self.goal_links),
         }
         return doc
 
@@ -299,12 +303,38 @@ def validate_partner(
         archived = False
     if not isinstance(archived, bool):
         fail("archived", f"{archived!r} is not true or false; write archived: true to keep a partner out of runs")
+    goal_links = _goal_links(raw.get("goal_links"), fail)
 
     return Partner(
         slug=slug, name=name.strip(), campaigns=rules, brand_colour=colour, logo=logo,
         default_range=default_range, recipients=recipients, note=note.strip(), delivery=delivery,
-        schedule=schedule, archived=archived,
+        schedule=schedule, archived=archived, goal_links=goal_links,
     )
+
+
+#: At most this many goal link patterns per partner, each at most this long.
+MAX_GOAL_LINKS, MAX_GOAL_LINK = 50, 500
+
+
+def _goal_links(value: Any, fail: _Fail) -> tuple[str, ...]:
+    """URL globs (``*`` any text, ``?`` one character; see :mod:`octolib.metrics.conversions`).
+
+    A glob needs some literal text (``*`` alone would make every click a conversion) and no
+    spaces (a URL has none); an unclosed ``[`` is refused, since it would match nothing.
+    """
+    patterns = _str_list(value, "goal_links", fail)
+    if len(patterns) > MAX_GOAL_LINKS:
+        fail("goal_links", f"{len(patterns)} patterns; give at most {MAX_GOAL_LINKS}")
+    for p in patterns:
+        if len(p) > MAX_GOAL_LINK or any(ch.isspace() for ch in p):
+            fail("goal_links", f"{p!r} is not a URL pattern; write a glob without spaces (up to {MAX_GOAL_LINK} "
+                               "characters), e.g. \"*acme.example/signup*\"")
+        if len(re.sub(r"[*?\[\]!]", "", p)) < 3:
+            fail("goal_links", f"{p!r} matches (nearly) every link; name the goal page, e.g. \"*acme.example/signup*\"")
+        if p.count("[") != p.count("]"):
+            fail("goal_links", f"{p!r} has an unmatched [ or ]; in a glob [abc] means one of a, b, c, "
+                               "so write the link without brackets or use ? for that character")
+    return patterns
 
 
 def _check_schedule(schedule: Any, fail: _Fail) -> None:

@@ -39,6 +39,8 @@ __all__ = [
     "INDEXES",
     "LOGIN_ATTEMPTS",
     "DELIVERIES",
+    "CONVERSION_UPLOADS",
+    "CONVERSIONS",
     "USERS",
     "AUDIT_LOG",
     "CAMPAIGNS",
@@ -75,6 +77,10 @@ REPORTS = "reports"
 LOCKS = "locks"
 LOGIN_ATTEMPTS = "login_attempts"
 DELIVERIES = "deliveries"
+#: Conversions (issue 13): a partner's uploaded outcome files and the outcomes they hold
+#: (octolib.conversions); an outcome counts only while its upload exists.
+CONVERSION_UPLOADS = "conversion_uploads"
+CONVERSIONS = "conversions"
 
 #: Every collection octopus uses; ``Store`` has an attribute of the same name for each.
 COLLECTIONS: tuple[str, ...] = (
@@ -93,6 +99,8 @@ COLLECTIONS: tuple[str, ...] = (
     LOCKS,
     LOGIN_ATTEMPTS,
     DELIVERIES,
+    CONVERSION_UPLOADS,
+    CONVERSIONS,
 )
 
 #: (collection, keys, options), read by ``octo doctor`` too. Unique keys are what makes every writer an idempotent upsert.
@@ -117,6 +125,9 @@ INDEXES: tuple[tuple[str, list[tuple[str, int]], dict[str, Any]], ...] = (
     (SYNC_RUNS, [("started_at", -1)], {}),
     (SYNC_RUNS, [("status", 1)], {}),
     (REPORTS, [("created_at", -1)], {}),
+    (CONVERSION_UPLOADS, [("partner", 1), ("uploaded_at", -1)], {}),
+    (CONVERSIONS, [("upload_id", 1)], {}),
+    (CONVERSIONS, [("partner", 1), ("campaign_id", 1)], {}),
 )
 
 #: Collections whose ``_id`` is the natural key, made by :func:`natural_id` from these fields.
@@ -193,6 +204,8 @@ class Store:
     locks: Any
     login_attempts: Any
     deliveries: Any
+    conversion_uploads: Any
+    conversions: Any
 
     def __init__(self, client: Any, db_name: str, kind: str, description: str) -> None:
         self.client = client

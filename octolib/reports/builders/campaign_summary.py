@@ -332,12 +332,21 @@ def links_section(d: SummaryData) -> list[Block]:
             links_table]
 
 
+def conversions_section(d: SummaryData) -> list[Block] | None:
+    """Goal clicks and uploaded conversions of the period's campaigns; left out when the
+    partner has neither goal links nor uploads (:mod:`octolib.reports.conversions_section`)."""
+    from octolib.reports.conversions_section import conversions_blocks
+
+    return conversions_blocks(d.ctx, d.now.ids, d.names)
+
+
 #: The sections of the campaign summary, in print order: the one list the template
 #: registry and custom reports read.
 SECTIONS: tuple[SectionSpec[SummaryData], ...] = (
     SectionSpec("campaigns", "Campaigns", campaigns_section),
     SectionSpec("rates_over_time", "Rates over time", rates_over_time_section),
     SectionSpec("links", "Links", links_section),
+    SectionSpec("conversions", "Conversions", conversions_section),
 )
 
 
