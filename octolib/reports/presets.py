@@ -137,8 +137,9 @@ def save_preset(store: Store, slug: str, preset: Preset, *, user: str = "", now:
     store it with the partner, replacing any earlier one. Nothing is stored when it is not valid."""
     partner = get_partner(store, slug)
     _check(store, partner, preset)
-    saved = Preset(preset.template, preset.sections, preset.campaigns, preset.note, user,
-                   now or datetime.now(timezone.utc))
+    when = now or datetime.now(timezone.utc)
+    when = when.replace(microsecond=when.microsecond // 1000 * 1000)  # what MongoDB keeps (milliseconds)
+    saved = Preset(preset.template, preset.sections, preset.campaigns, preset.note, user, when)
     store.partners.update_one({"slug": slug}, {"$set": {"preset": saved.as_document()}})
     return saved
 
