@@ -75,23 +75,32 @@ def test_a_full_report_prints_the_registered_sections_in_order(store, name):
     printed = [s.title for s in doc.sections]
     assert printed == [titles[n] for n in TEMPLATES[name].sections if titles[n] in printed]
     assert all(s.blocks for s in doc.sections)
-    # a partner with lists gets every section but the "no lists" notice
-    assert len(printed) == len(titles) - (name == "engagement_analysis")
+    # a partner with lists gets every default section but the "no lists" notice (and the
+    # best campaigns when none has enough delivered emails to be ranked, as in the tiny account)
+    defaults = [s.name for s in TEMPLATES[name].section_specs if s.default]
+    missing = {"engagement_analysis": 1, "campaign_summary": 1}.get(name, 0)
+    assert len(printed) == len(defaults) - missing
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_chosen_sections_print_in_the_chosen_order_with_the_same_cells(store, name):
     ctx = _ctx(store, name)
     full = build(ctx)
-    names = [n for n in TEMPLATES[name].sections if n != "partner_lists"]
+    names = [s.name for s in TEMPLATES[name].section_specs if s.default and s.name not in ("partner_lists", "best")]
     chosen = list(reversed(names))[:2]
     doc = build(ctx, chosen)
     titles = {s.name: s.title for s in TEMPLATES[name].section_specs}
     assert [s.title for s in doc.sections] == [titles[n] for n in chosen]
     whole = _cells(full)
     assert _cells(doc) == {t: whole[t] for t in (titles[n] for n in chosen)}
-    assert doc.kpis == full.kpis and doc.narrative == full.narrative  # the head is the same
-    assert build(ctx, []).sections == [] and build(ctx, []).kpis == full.kpis
+    # only what is chosen prints: without "summary" and "kpis" the head is empty; with them it
+    # is the full report's, wherever they stand in the list
+    assert doc.kpis is None and doc.narrative == [] and not doc.provenance.definitions
+    framed = build(ctx, ["definitions", *chosen, "kpis", "summary"])
+    assert framed.kpis == full.kpis and framed.narrative == full.narrative
+    assert framed.provenance.definitions == full.provenance.definitions
+    assert [s.title for s in framed.sections] == [s.title for s in doc.sections]
+    assert build(ctx, []).sections == [] and build(ctx, []).kpis is None
 
 
 def test_a_partner_without_lists_gets_the_notice_instead_of_list_sections(store):
@@ -114,5 +123,7 @@ def test_an_unknown_or_repeated_section_is_refused_naming_it(store, name):
         info.check_sections([first, first])
     with pytest.raises(ConfigError, match="no section 'weather'"):
         build(_ctx(store, name), ["weather"])
-    assert info.check_sections(None) == info.sections
+    assert info.check_sections(None) == tuple(s.name for s in info.section_specs if s.default)
+    assert info.check_sections(list(info.sections)) == info.sections
+    assert info.check_sections(["kpis", first, "definitions"]) == ("kpis", first, "definitions")
     assert info.check_sections(first) == (first,)  # one name given bare is that one section

@@ -1,5 +1,7 @@
 """Report builder: pick partner(s), template(s) and period, run, watch progress, preview the
-first page, download the PDF, and find past reports again.
+first page, download the PDF, and find past reports again. One partner's custom report
+(campaigns, sections, note, saved as its preset: :mod:`octolib.dashboards.custom_report`) and
+emailing a made report to the partner (:mod:`octolib.dashboards.send_report`) live here too.
 
 The page calls :mod:`octolib.reports` (the same runner as ``octo report``); it computes
 nothing itself. The batch runs on a worker thread with its own store connection (the
@@ -28,6 +30,8 @@ from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.identity import UNKNOWN_ANALYST, current_analyst
 from octolib.dashboards.data import DashboardData
+from octolib.dashboards.custom_report import CustomReportPanel
+from octolib.dashboards.send_report import SendPanel
 from octolib.dashboards.widgets import Column, DataTable, FileDownload, IsoDateInput, esc, section
 from octolib.metrics.display import plural
 
@@ -70,7 +74,7 @@ class ReportBuilderPage(Dashboard):
 
     def __init__(self, data: DashboardData, settings: Settings,
                  runner: Callable[..., Any] | None = None, workers: int = 2,
-                 analyst: Callable[[], str] = current_analyst) -> None:
+                 analyst: Callable[[], str] = current_analyst, smtp_session: Any = None) -> None:
         super().__init__(data, "Report builder", "report_builder")
         self.analyst = analyst
         from octolib.reports import TEMPLATES, list_partners
@@ -121,6 +125,11 @@ class ReportBuilderPage(Dashboard):
         self._thread: threading.Thread | None = None
         self.run_button.on_click(lambda _: self.guard(self.start)())
         self.pick.observe(self.guard(self._picked), "value")
+        self.custom = CustomReportPanel(self._current_store, [(p.name, p.slug) for p in partners], self.say,
+                                        self.guard)
+        self.custom.make_button.on_click(lambda _: self.guard(self.start_custom)())
+        self.custom.save_button.on_click(lambda _: self.guard(self.save_preset)())
+        self.sender = SendPanel(settings, self._current_store, self.analyst, self.guard, session=smtp_session)
         hint = "" if partners else ('<div class="octo-muted">No partner is defined yet: import a partners.yml with '
                                     '<code>octo report --import-partners partners.yml</code>.</div>')
         self.body.children = [
@@ -131,7 +140,9 @@ class ReportBuilderPage(Dashboard):
             self.use_default_period, w.HBox([self.date_from, self.date_to]),
             w.HBox([self.run_button], layout=w.Layout(margin="6px 0")),
             w.HBox([self.progress, self.progress_text], layout=w.Layout(align_items="center")),
+            section("Custom report for one partner"), self.custom.widget,
             section("Preview and download"), w.HBox([self.pick, self.download], layout=w.Layout(align_items="center")),
+            self.sender.widget,
             self.preview_note, self.preview,
             section("Past reports"), self.history.widget,
         ]
@@ -178,6 +189,10 @@ class ReportBuilderPage(Dashboard):
 
     def _picked(self, _change: Any) -> None:
         self._show(self._pdf_of(self.pick.value or ""))
+        self.sender.point_at(self.pick.value or "")
+
+    def _current_store(self) -> Any:
+        return getattr(self, "_store", None) or self.data.store
 
     def _show(self, pdf: Path | None) -> None:
         self.download.point_at(pdf, _download_name(pdf))
@@ -236,6 +251,38 @@ class ReportBuilderPage(Dashboard):
         if period is None:
             return False
         requests = requests_for(self.data.store, list(self.partners.value), list(self.templates.value), *period)
+        return self._launch(requests)
+
+    def start_custom(self) -> bool:
+        """Make the custom report of the panel (one partner); False (and why, next to the
+        field) when the choice is not valid."""
+        if self.running:
+            self.say("info", "Reports are being made; wait for this batch to finish.")
+            return False
+        period = self._period()
+        if period is None:
+            return False
+        request = self.custom.request(*period)
+        if request is None:
+            self.say("warn", "The custom report cannot be made yet: see the messages next to the fields.")
+            return False
+        return self._launch([request])
+
+    def save_preset(self) -> bool:
+        """Store the panel's choice as the partner's preset (and who saved it in the audit log)."""
+        actor = self.analyst()
+        saved = self.custom.save_preset(actor)
+        if saved is None:
+            self.say("warn", "The preset was not saved: see the messages next to the fields.")
+            return False
+        slug = self.custom.partner.value
+        audit.record(self.data.store, actor=actor, action="saved_preset_for", target=slug, template=saved.template,
+                     sections=list(saved.sections or ()), policy=saved.campaigns.policy)
+        self.say("ok", f"Saved as {self._partner_name(slug)}'s preset: its scheduled reports and octo report --all "
+                       "make this report now.")
+        return True
+
+    def _launch(self, requests: list[Any]) -> bool:
         self.say("", "")
         self.running = True
         self.error = None
@@ -302,6 +349,7 @@ class ReportBuilderPage(Dashboard):
             if first in [v for _, v in self.pick.options]:
                 self.pick.value = first
                 self._show(self._pdf_of(first))
+                self.sender.point_at(first)
 
     def _partner_name(self, slug: str) -> str:
         return self.partner_names.get(slug, slug)

@@ -73,6 +73,19 @@ class ReportContext:
     chart_width: int = 900
     chart_height: int = 420
     extras: dict[str, Any] = field(default_factory=dict)
+    #: A custom report (issue 13): the chosen sections (None: the full report), the chosen
+    #: campaigns (None: the partner's rules; checked by ``campaign_choice``) and the note
+    #: (None: the partner's stored note).
+    sections: tuple[str, ...] | None = None
+    campaign_ids: tuple[str, ...] | None = None
+    note: str | None = None
+
+    def campaign_filter(self) -> dict[str, Any]:
+        """The ``campaigns`` filter of this report: the explicit choice, else the partner's rules."""
+        from octolib.reports.campaign_choice import ids_filter
+        from octolib.reports.partners import campaign_query
+
+        return campaign_query(self.partner) if self.campaign_ids is None else ids_filter(self.campaign_ids)
 
     @property
     def previous(self) -> Period:
@@ -128,15 +141,22 @@ class ReportContext:
 
 
 def make_context(settings: Settings, store: Store, template: str, partner: str, date_from: str = "",
-                 date_to: str = "", today: date | None = None) -> ReportContext:
+                 date_to: str = "", today: date | None = None, *, sections: Sequence[str] | None = None,
+                 campaign_ids: Sequence[str] | None = None, note: str | None = None) -> ReportContext:
     """The context from already-open settings and store (tests and the builder page use this).
 
     The period is ``date_from..date_to`` when both are given; otherwise the partner's
     ``default_range`` seen from the day of the last sync (so the same data gives the same
-    period), or from ``today`` when nothing was ever synced.
+    period), or from ``today`` when nothing was ever synced. ``sections``, ``campaign_ids``
+    and ``note`` make a custom report (see :class:`ReportContext`); they are checked here
+    (ConfigError before any data is read).
     """
+    from octolib.reports.campaign_choice import check_campaign_ids
+
     info = template_info(template)
     p = get_partner(store, partner)
+    chosen_sections = None if sections is None else info.check_sections(sections)
+    chosen_campaigns = check_campaign_ids(store, p, campaign_ids)
     as_of, run_id = latest_sync(store)
     tz = settings.timezone
     if bool(date_from) != bool(date_to):
@@ -150,11 +170,14 @@ def make_context(settings: Settings, store: Store, template: str, partner: str, 
         reference = as_of.astimezone(ZoneInfo(tz)).date() if as_of else (today or datetime.now(timezone.utc).date())
         period = resolve_range(p.default_range, reference, tz)
     return ReportContext(settings=settings, store=store, partner=p, template=info, period=period,
-                         data_as_of=as_of, sync_run_id=run_id)
+                         data_as_of=as_of, sync_run_id=run_id, sections=chosen_sections,
+                         campaign_ids=chosen_campaigns, note=note)
 
 
 def context(template: str, *, partner: str, date_from: str = "", date_to: str = "", data_dir: str = "",
-            db_name: str = "", timezone: str = "", image_server: str = "", env_file: str = "") -> ReportContext:
+            db_name: str = "", timezone: str = "", image_server: str = "", env_file: str = "",
+            sections: Sequence[str] | None = None, campaign_ids: Sequence[str] | None = None,
+            note: str | None = None) -> ReportContext:
     """Open the store and the partner for a template run (called from the notebook).
 
     Settings come from the environment the kernel inherits and from ``env_file`` (the
@@ -177,13 +200,15 @@ def context(template: str, *, partner: str, date_from: str = "", date_to: str = 
     settings = settings.replace(**changes)
     settings.validate_timezone()
     store = connect(settings)
-    return make_context(settings, store, template, partner, date_from, date_to)
+    return make_context(settings, store, template, partner, date_from, date_to, sections=sections,
+                        campaign_ids=campaign_ids, note=note)
 
 
 def build(ctx: ReportContext, sections: Sequence[str] | None = None) -> ReportDocument:
     """Compute the report of ``ctx.template`` through its builder (the template registry's):
-    every section, or only the ``sections`` named (the registry's names, in the order given)."""
-    return ctx.template.builder(ctx, sections)
+    the full report, or only the ``sections`` named (the registry's names, in the order
+    given); ``sections`` None takes the context's choice (a custom report's parameter)."""
+    return ctx.template.builder(ctx, ctx.sections if sections is None else sections)
 
 
 # -- showing it in the notebook --------------------------------------------------------

@@ -65,6 +65,7 @@ __all__ = [
     "check_parameters",
     "check_dates",
     "check_request",
+    "check_choice",
     "requests_for",
     "run_batch",
     "run_report",
@@ -221,6 +222,21 @@ def check_request(request: ReportRequest, templates_dir: Path | None = None) -> 
     check_dates(request.date_from, request.date_to)
     path = notebook_path(request.template, templates_dir)
     check_parameters(path, {**{name: "" for name in RUNNER_PARAMETERS}, **dict(request.parameters)})
+    sections = request.parameters.get("sections")
+    if sections is not None:
+        if not isinstance(sections, list):
+            raise ConfigError("sections must be a list of section names")
+        template_info(request.template).check_sections(sections)
+
+
+def check_choice(store: Store, request: ReportRequest) -> None:
+    """A custom report's ``campaign_ids`` may be in the partner's report
+    (:mod:`octolib.reports.campaign_choice`); ConfigError otherwise, before anything runs."""
+    from octolib.reports.campaign_choice import check_campaign_ids
+
+    ids = request.parameters.get("campaign_ids")
+    if ids is not None:
+        check_campaign_ids(store, get_partner(store, request.partner), ids)
 
 
 # -- running ------------------------------------------------------------------------------
@@ -348,11 +364,16 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def requests_for(store: Store, partners: Sequence[str] | None = None, templates: Sequence[str] | None = None,
-                 date_from: str = "", date_to: str = "") -> list[ReportRequest]:
+                 date_from: str = "", date_to: str = "", *, presets: bool = True) -> list[ReportRequest]:
     """Requests for some (default: all stored) partners x some (default: all) templates.
 
-    Unknown partner slugs or templates and bad dates raise before anything runs.
+    A partner with a saved preset (:mod:`octolib.reports.presets`) gets its preset: with no
+    ``templates`` named, the preset's report only; with templates named, the preset's
+    parameters for its template and the plain report for the others. ``presets=False``
+    ignores presets. Unknown partner slugs or templates and bad dates raise before anything runs.
     """
+    from octolib.reports.presets import get_preset, preset_parameters
+
     check_dates(date_from, date_to)
     slugs = list(partners) if partners else [p.slug for p in list_partners(store)]
     for slug in slugs:
@@ -360,7 +381,16 @@ def requests_for(store: Store, partners: Sequence[str] | None = None, templates:
     names = list(templates) if templates else list(TEMPLATES)
     for name in names:
         template_info(name)
-    return [ReportRequest(s, t, date_from, date_to) for s in slugs for t in names]
+    out: list[ReportRequest] = []
+    for slug in slugs:
+        preset = get_preset(store, slug) if presets else None
+        if preset is None or (templates and preset.template not in names):
+            out += [ReportRequest(slug, t, date_from, date_to) for t in names]
+            continue
+        params = preset_parameters(store, get_partner(store, slug), preset)
+        for t in (names if templates else [preset.template]):
+            out.append(ReportRequest(slug, t, date_from, date_to, params if t == preset.template else {}))
+    return out
 
 
 def run_batch(
@@ -407,6 +437,8 @@ def run_batch(
         store = connect(settings)
     try:
         store.ensure_indexes()
+        for request in requests:  # a custom report's campaigns: the partner's, or nobody else's
+            check_choice(store, request)
         started = clock()
         batch_id = batch_id or new_batch_id(started)
         root = Path(settings.data_dir).expanduser() / "reports"

@@ -16,6 +16,12 @@ time. Now a builder is three things:
 ``SECTIONS`` is the one list: the registry's :attr:`~octolib.reports.templates.TemplateInfo.sections`
 are its names, and a custom report (a chosen subset, in a chosen order) is checked against
 it by :func:`choose` before any data is read.
+
+Custom reports (issue 13) also choose the *frame* of the document, the parts every template
+has: ``summary`` (the narrative), ``kpis`` (the key-figures table) and ``definitions`` (the
+metric definitions at the end). Their places are fixed (the summary and the KPI table open
+the report, the definitions close it), so only whether they print is chosen; the body
+sections print in the order given. :func:`plan` splits a chosen list into both.
 """
 
 from __future__ import annotations
@@ -31,9 +37,15 @@ if TYPE_CHECKING:
     from octolib.reports.document import Block, ReportDocument
     from octolib.reports.kit import ReportContext
 
-__all__ = ["SectionSpec", "Nothing", "Builder", "choose", "make_sections"]
+__all__ = ["SectionSpec", "Nothing", "Builder", "choose", "make_sections", "FRAME", "FRAME_TITLES", "Plan", "plan"]
 
 D = TypeVar("D")
+
+#: The parts every template's document has besides its sections, by the name a custom
+#: report gives them: the first two open the report, the last closes it.
+FRAME: tuple[str, ...] = ("summary", "kpis", "definitions")
+FRAME_TITLES: dict[str, str] = {"summary": "Summary and analyst note", "kpis": "Key figures",
+                                "definitions": "Metric definitions"}
 
 
 @dataclass(frozen=True)
@@ -42,12 +54,15 @@ class SectionSpec(Generic[D]):
 
     ``name`` is the stable word a custom report names it by (titles may be reworded);
     ``title`` is the heading printed in the PDF; ``make`` builds its blocks from the
-    template's prepared data, ``None`` when there is nothing to show.
+    template's prepared data, ``None`` when there is nothing to show. ``default=False``
+    marks a section printed only when a custom report chooses it (the template's full
+    report stays what it was).
     """
 
     name: str
     title: str
     make: Callable[[D], list[Block] | None]
+    default: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,3 +111,41 @@ def make_sections(data: D, specs: Sequence[SectionSpec[D]]) -> list[Section]:
     """The sections of ``specs`` made from ``data``, in order, leaving out those that made ``None``."""
     made = ((spec.title, spec.make(data)) for spec in specs)
     return [Section(title, blocks) for title, blocks in made if blocks is not None]
+
+
+@dataclass(frozen=True)
+class Plan(Generic[D]):
+    """What one report prints: which frame parts (:data:`FRAME`) and which sections, in order."""
+
+    summary: bool
+    kpis: bool
+    definitions: bool
+    specs: list[SectionSpec[D]]
+
+
+def plan(specs: Sequence[SectionSpec[D]], names: Sequence[str] | None, template: str) -> Plan[D]:
+    """Split a custom report's chosen ``names`` into the frame parts and the body sections.
+
+    None: everything (the template's full report). Frame names may stand anywhere in the list
+    (their place in the document is fixed); section names are checked by :func:`choose` and
+    keep their order.
+
+    >>> specs = [SectionSpec("a", "A", lambda d: None), SectionSpec("b", "B", lambda d: None)]
+    >>> p = plan(specs, ["b", "summary", "a"], "t")
+    >>> p.summary, p.kpis, p.definitions, [s.name for s in p.specs]
+    (True, False, False, ['b', 'a'])
+    >>> plan(specs, None, "t").kpis
+    True
+    >>> [s.name for s in plan([*specs, SectionSpec("c", "C", lambda d: None, default=False)], None, "t").specs]
+    ['a', 'b']
+    """
+    if names is None:
+        return Plan(True, True, True, [s for s in specs if s.default])
+    if isinstance(names, str):
+        names = [names]
+    frame = [n for n in names if n in FRAME]
+    if len(set(frame)) != len(frame):
+        twice = next(n for n in frame if frame.count(n) > 1)
+        raise ConfigError(f"section {twice!r} of template {template} is named twice; name each section once")
+    body = choose(specs, [n for n in names if n not in FRAME], template)
+    return Plan("summary" in frame, "kpis" in frame, "definitions" in frame, body)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from octolib.errors import ConfigError
-from octolib.reports.sections import choose
+from octolib.reports.sections import FRAME, FRAME_TITLES, plan
 
 if TYPE_CHECKING:
     from octolib.reports.sections import Builder, SectionSpec
@@ -79,10 +79,27 @@ class TemplateInfo:
         is left out of the document)."""
         return tuple(s.name for s in self.section_specs)
 
+    @property
+    def choices(self) -> tuple[tuple[str, str], ...]:
+        """``(name, title)`` of everything a custom report can choose, in print order: the
+        frame's summary and KPI table, every section, the metric definitions."""
+        head = tuple((n, FRAME_TITLES[n]) for n in FRAME[:2])
+        return (*head, *((s.name, s.title) for s in self.section_specs), (FRAME[2], FRAME_TITLES[FRAME[2]]))
+
+    @property
+    def default_choice(self) -> tuple[str, ...]:
+        """The names the template's full report prints (``sections=None``), in print order."""
+        return (*FRAME[:2], *(s.name for s in self.section_specs if s.default), FRAME[2])
+
     def check_sections(self, names: Sequence[str] | None) -> tuple[str, ...]:
-        """``names`` (a custom report's sections, in its order) if the template has each one
-        once; every section for None; ConfigError naming an unknown or repeated one otherwise."""
-        return tuple(s.name for s in choose(self.section_specs, names, self.name))
+        """``names`` (a custom report's choice, in its order) if the template has each one
+        once (frame parts included, :data:`~octolib.reports.sections.FRAME`); the full
+        report's sections for None; ConfigError naming an unknown or repeated one otherwise."""
+        if names is None:
+            return tuple(s.name for s in self.section_specs if s.default)
+        chosen = [names] if isinstance(names, str) else list(names)
+        plan(self.section_specs, chosen, self.name)
+        return tuple(chosen)
 
 
 TEMPLATES: dict[str, TemplateInfo] = {

@@ -56,9 +56,9 @@ from octolib.reports.builders.common import (
     take,
 )
 from octolib.reports.document import Block, ReportDocument, Table
-from octolib.reports.partners import campaign_query, partner_lists
+from octolib.reports.partners import partner_lists
 from octolib.reports.period import Period
-from octolib.reports.sections import Nothing, SectionSpec, choose
+from octolib.reports.sections import Nothing, SectionSpec, plan
 from octolib.store import campaign_arrays, link_rows
 
 if TYPE_CHECKING:
@@ -104,8 +104,8 @@ class SummaryData:
 def build(ctx: ReportContext, sections: Sequence[str] | None = None) -> ReportDocument:
     """The campaign summary of ``ctx.partner`` for ``ctx.period``: the KPI table and the
     narrative, then ``sections`` (names of :data:`SECTIONS`, in the order given; all by default)."""
-    specs = choose(SECTIONS, sections, ctx.template.name)
-    return assemble(ctx, definitions_for(["delivered_count", *KPI_RATES]), specs, prepare, key_figures, summary)
+    chosen = plan(SECTIONS, sections, ctx.template.name)
+    return assemble(ctx, definitions_for(["delivered_count", *KPI_RATES]), chosen, prepare, key_figures, summary)
 
 
 def prepare(ctx: ReportContext) -> SummaryData | Nothing:
@@ -113,7 +113,7 @@ def prepare(ctx: ReportContext) -> SummaryData | Nothing:
     rates, the KPI changes, the ranking and the flags; :class:`Nothing` when no campaign of
     the period is settled."""
     partner, period, previous, tz = ctx.partner, ctx.period, ctx.previous, ctx.tz
-    mine_all = campaign_arrays(ctx.store, campaign_query(partner))
+    mine_all = campaign_arrays(ctx.store, ctx.campaign_filter())
     now_all = in_period(mine_all, period)
     ripe = settled_rows(ctx, now_all)
     now = CampaignSet(take(now_all, ripe))
@@ -223,12 +223,9 @@ def summary(d: SummaryData) -> list[str]:
 # -- the sections ------------------------------------------------------------------------------
 
 def campaigns_section(d: SummaryData) -> list[Block]:
-    """Every campaign of the period (in-progress ones last), the best ones, and the open
-    rate of each against the account median."""
+    """Every campaign of the period (in-progress ones last) and the open rate of each against
+    the account median."""
     blocks: list[Block] = [_campaigns_table(d)]
-    best = _best_table(d)
-    if best is not None:
-        blocks.append(best)
     compare_fig = comparison_figure(
         d.names, d.per_campaign.open_rate, "Open rate by campaign",
         reference=summarize(d.per_account.open_rate).median,
@@ -340,13 +337,45 @@ def conversions_section(d: SummaryData) -> list[Block] | None:
     return conversions_blocks(d.ctx, d.now.ids, d.names)
 
 
+def best_section(d: SummaryData) -> list[Block] | None:
+    """The best campaigns by open rate (None when no campaign is ranked)."""
+    best = _best_table(d)
+    return None if best is None else [best]
+
+
+def engagement_section(d: SummaryData) -> list[Block] | None:
+    """When people open and how soon: the engagement analysis's heatmap and time-to-open
+    sections, over the same partner, period and campaign choice (``d.ctx``)."""
+    from octolib.reports.builders import engagement_analysis
+
+    data = engagement_analysis.prepare(d.ctx)
+    if isinstance(data, Nothing):
+        return None
+    return [*engagement_analysis.when_section(data), *engagement_analysis.how_soon_section(data)]
+
+
+def lists_section(d: SummaryData) -> list[Block] | None:
+    """The partner's own lists and their growth (the list performance's first section);
+    None for a partner without lists (``partner_lists``: never another partner's)."""
+    from octolib.reports.builders import list_performance
+
+    data = list_performance.prepare(d.ctx)
+    if isinstance(data, Nothing):
+        return None
+    return list_performance.lists_section(data)
+
+
 #: The sections of the campaign summary, in print order: the one list the template
-#: registry and custom reports read.
+#: registry and custom reports read. ``best``, ``engagement`` and ``lists`` make the
+#: campaign summary the custom report of issue 13 (every section it lists, in one PDF).
 SECTIONS: tuple[SectionSpec[SummaryData], ...] = (
     SectionSpec("campaigns", "Campaigns", campaigns_section),
+    SectionSpec("best", "Best campaigns", best_section),
     SectionSpec("rates_over_time", "Rates over time", rates_over_time_section),
     SectionSpec("links", "Links", links_section),
     SectionSpec("conversions", "Conversions", conversions_section),
+    SectionSpec("engagement", "When and how soon people open", engagement_section, default=False),
+    SectionSpec("lists", "The partner's lists", lists_section, default=False),
 )
 
 

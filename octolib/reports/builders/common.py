@@ -24,7 +24,7 @@ from octolib.metrics.ratios import SMALL_DENOMINATOR, is_small
 from octolib.metrics.timezones import to_local
 from octolib.reports.document import ReportDocument, Table
 from octolib.reports.period import Period
-from octolib.reports.sections import Nothing, SectionSpec, make_sections
+from octolib.reports.sections import Nothing, Plan, make_sections
 from octolib.store import campaign_arrays
 
 if TYPE_CHECKING:  # the context module imports the builders lazily; types only here
@@ -152,29 +152,31 @@ def new_document(ctx: ReportContext, definitions: Sequence[tuple[str, str, str]]
     return ReportDocument(
         template=info.name, title=info.title, partner_slug=partner.slug, partner_name=partner.name,
         period=ctx.period, provenance=ctx.provenance(definitions), brand_colour=partner.brand_colour,
-        logo_path=partner.logo, note=partner.note,
+        logo_path=partner.logo, note=partner.note if ctx.note is None else ctx.note,
     )
 
 
 def assemble(
     ctx: ReportContext,
     definitions: Sequence[tuple[str, str, str]],
-    specs: Sequence[SectionSpec[D]],
+    chosen: Plan[D],
     prepare: Callable[[ReportContext], D | Nothing],
     key_figures: Callable[[D], Table],
     summary: Callable[[D], list[str]],
 ) -> ReportDocument:
     """Every template's ``build``: the document, then (unless :class:`Nothing` is to report)
-    the KPI table and the narrative from the prepared data, then the chosen sections ``specs``
-    (already checked by :func:`~octolib.reports.sections.choose`), in order."""
-    doc = new_document(ctx, definitions)
+    the KPI table and the narrative from the prepared data, then the chosen sections, in
+    order; each frame part only when ``chosen`` (:func:`~octolib.reports.sections.plan`) has it."""
+    doc = new_document(ctx, definitions if chosen.definitions else ())
     data = prepare(ctx)
     if isinstance(data, Nothing):
         doc.empty_message = data.message
         return doc
-    doc.kpis = key_figures(data)
-    doc.narrative = summary(data)
-    doc.sections = make_sections(data, specs)
+    if chosen.kpis:
+        doc.kpis = key_figures(data)
+    if chosen.summary:
+        doc.narrative = summary(data)
+    doc.sections = make_sections(data, chosen.specs)
     return doc
 
 

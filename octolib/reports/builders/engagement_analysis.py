@@ -51,8 +51,7 @@ from octolib.reports.builders.common import (
 )
 from octolib.reports.builders.list_performance import partner_list_ids
 from octolib.reports.document import Block, Paragraph, ReportDocument, Table
-from octolib.reports.partners import campaign_query
-from octolib.reports.sections import Nothing, SectionSpec, choose
+from octolib.reports.sections import Nothing, SectionSpec, plan
 from octolib.store import campaign_arrays, contact_arrays, event_arrays
 
 if TYPE_CHECKING:
@@ -119,8 +118,8 @@ class EngagementData:
 def build(ctx: ReportContext, sections: Sequence[str] | None = None) -> ReportDocument:
     """The engagement analysis of ``ctx.partner`` for ``ctx.period``: the KPI table and the
     narrative, then ``sections`` (names of :data:`SECTIONS`, in the order given; all by default)."""
-    specs = choose(SECTIONS, sections, ctx.template.name)
-    return assemble(ctx, definitions_for(["time_to_open", "engaged_rate", "open_rate"]), specs, prepare, key_figures, summary)
+    chosen = plan(SECTIONS, sections, ctx.template.name)
+    return assemble(ctx, definitions_for(["time_to_open", "engaged_rate", "open_rate"]), chosen, prepare, key_figures, summary)
 
 
 def prepare(ctx: ReportContext) -> EngagementData | Nothing:
@@ -128,7 +127,7 @@ def prepare(ctx: ReportContext) -> EngagementData | Nothing:
     the weekday x hour grid, the delays to first open and the recency of the partner's
     lists; :class:`Nothing` when no campaign of the period is settled."""
     partner, period, tz = ctx.partner, ctx.period, ctx.tz
-    mine = campaign_arrays(ctx.store, campaign_query(partner))
+    mine = campaign_arrays(ctx.store, ctx.campaign_filter())
     now = in_period(mine, period)
     ripe = settled_rows(ctx, now)
     pending_note = in_progress_note(ctx, int((~ripe).sum()))

@@ -50,9 +50,9 @@ from octolib.reports.builders.common import (
     take,
 )
 from octolib.reports.document import Block, Paragraph, ReportDocument, Table
-from octolib.reports.partners import Partner, campaign_query, partner_lists
+from octolib.reports.partners import Partner, partner_lists
 from octolib.reports.period import Period
-from octolib.reports.sections import Nothing, SectionSpec, choose
+from octolib.reports.sections import Nothing, SectionSpec, plan
 from octolib.store import campaign_arrays, contact_arrays
 
 if TYPE_CHECKING:
@@ -144,8 +144,8 @@ class ListData:
 def build(ctx: ReportContext, sections: Sequence[str] | None = None) -> ReportDocument:
     """The list performance of ``ctx.partner`` for ``ctx.period``: the KPI table and the
     narrative, then ``sections`` (names of :data:`SECTIONS`, in the order given; all by default)."""
-    specs = choose(SECTIONS, sections, ctx.template.name)
-    return assemble(ctx, definitions_for(["churn_rate", "engaged_rate", "open_rate", "delivered_count"]), specs, prepare, key_figures, summary)
+    chosen = plan(SECTIONS, sections, ctx.template.name)
+    return assemble(ctx, definitions_for(["churn_rate", "engaged_rate", "open_rate", "delivered_count"]), chosen, prepare, key_figures, summary)
 
 
 def prepare(ctx: ReportContext) -> ListData | Nothing:
@@ -264,7 +264,7 @@ def engagement_section(d: ListData) -> list[Block]:
     """Each list's engaged share over :data:`WINDOWS` and the open rate of the period's
     settled campaigns sent to it."""
     ctx, names, eidx = d.ctx, d.names, d.engaged_index
-    mine = campaign_arrays(ctx.store, campaign_query(ctx.partner))
+    mine = campaign_arrays(ctx.store, ctx.campaign_filter())
     sent_now = in_period(mine, ctx.period)
     sent_now = take(sent_now, settled_rows(ctx, sent_now))  # in-progress campaigns have no final rate yet
     delivered = np.asarray(campaign_rates_from(sent_now).delivered_count)
