@@ -110,3 +110,39 @@ def test_a_group_under_the_minimum_is_merged_or_suppressed(linked):
     small = [label for label, n in home.items() if n < cut]
     assert not set(small) & set(table.labels)
     assert "Other" in table.labels or table.suppressed_contacts == sum(home[s] for s in small)
+
+
+def test_segments_page_shows_only_groups_at_or_above_the_minimum(linked):
+    """The page driven as a user would: pick the heat-pump campaign, the usage field, a rate;
+    then raise the minimum so home types fall under it: they leave the chart, table and CSV."""
+    from octolib.dashboards.data import DashboardData
+    from octolib.dashboards.segments import build_segments
+
+    store, plan = linked["store"], linked["plan"]
+    link_projects(linked["source"])
+    page = build_segments(DashboardData(store), Settings(data_dir=Path("unused")))
+    assert page.last_message[0] != "error", page.last_message
+    page.campaign.value = plan.heat_pump_campaign
+    page.field.value = "annual_kwh"
+    page.rate.value = "click_rate"
+    assert "real difference" in page.test_line.value
+    assert len(page.chart.traces[0].x) == len(page.table.rows) == 4
+    page.scope.value = "project"
+    page.project.value = "P-HEAT"
+    assert page.analysis is not None and [c["emailoctopus_id"] for c in page.analysis.campaigns] == [plan.heat_pump_campaign]
+
+    sizes = {t.field: dict(zip(t.labels, t.contacts.tolist())) for t in page.analysis.tables}["home_type"]
+    cut = sorted(sizes.values())[1] + 1
+    small = {label for label, n in sizes.items() if n < cut}
+    strict = build_segments(DashboardData(store), Settings(data_dir=Path("unused"), segment_min_group=cut))
+    strict.scope.value = "project"
+    strict.project.value = "P-HEAT"
+    strict.field.value = "home_type"
+    shown = {r["segment"] for r in strict.table.rows}
+    assert shown and not shown & small
+    assert all(r["contacts"] >= cut for r in strict.table.rows)
+    csv_text = strict.table.csv_text()
+    assert not any(label in csv_text for label in small)
+    assert not any(label in str(strict.chart.traces[0].x) for label in small)
+    emails = [c["email"] for c in plan.customers[:50]]
+    assert not any(e.strip() in csv_text for e in emails)
