@@ -146,3 +146,47 @@ def test_segments_page_shows_only_groups_at_or_above_the_minimum(linked):
     assert not any(label in str(strict.chart.traces[0].x) for label in small)
     emails = [c["email"] for c in plan.customers[:50]]
     assert not any(e.strip() in csv_text for e in emails)
+
+
+def test_segment_report_is_the_partners_own_and_prints_no_small_group(linked, tmp_path):
+    """The PDF and CSV of a partner's project: another partner's customers (a planted home
+    type) appear nowhere, nor a group under the minimum, nor any address or customer id."""
+    pypdf = pytest.importorskip("pypdf")
+    from octolib.reports import kit
+    from octolib.reports.partners import save_partner, validate_partner
+
+    store, source, plan = linked["store"], linked["source"], linked["plan"]
+    link_projects(source)
+    hp = store.campaigns.find_one({"emailoctopus_id": plan.heat_pump_campaign})
+    mine = hp["list_ids"][0]
+    others = [d["emailoctopus_id"] for d in store.lists.find({}) if d["emailoctopus_id"] != mine]
+    save_partner(store, validate_partner({"slug": "heat", "name": "Heat Co", "campaigns": {"list_ids": [mine]}},
+                                         check_logo=False))
+    save_partner(store, validate_partner({"slug": "other", "name": "Other Co", "campaigns": {"list_ids": others}},
+                                         check_logo=False))
+    on_mine = {d["customer_id"] for d in store.contacts.find({"list_id": mine, "customer_id": {"$exists": True}})}
+    theirs = {d["customer_id"] for d in store.contacts.find({"list_id": {"$in": others}, "customer_id": {"$exists": True}})}
+    planted = sorted(theirs - on_mine)
+    assert len(planted) >= 10
+    source.customers.update_many({"_id": {"$in": planted}}, {"$set": {"home_type": "PLANTEDOTHER"}})
+
+    settings = Settings(data_dir=Path("unused"), segment_min_group=10)
+    ctx = kit.make_context(settings, store, "segment_analysis", "heat", "2020-01-01", "2030-12-31")
+    ctx.extras["project"] = "P-HEAT"
+    sizes = {t.field: dict(zip(t.labels, t.contacts.tolist()))
+             for t in segment_tables(source, campaign_outcomes(source, Selection(partner="heat", project_id="P-HEAT")),
+                                     min_group=1)}["home_type"]
+    cut = sorted(sizes.values())[1] + 1
+    small = [label for label, n in sizes.items() if n < cut]
+    ctx.settings = settings.replace(segment_min_group=cut)
+    doc = kit.build(ctx)
+    assert not doc.is_empty, doc.empty_message
+    info = kit.write(doc, tmp_path, ctx)
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(str(tmp_path / info["files"]["pdf"])).pages)
+    csv_text = (tmp_path / info["files"]["csv"]).read_text()
+    assert "Heat pump rollout" in text and "annual kwh" in text.lower()
+    for published in (text, csv_text):
+        assert "PLANTEDOTHER" not in published
+        for label in small:
+            assert f"\n{label}" not in published and f"{label}," not in published, label
+        assert "CUST-" not in published and "@" not in published.replace("@example.com", "")

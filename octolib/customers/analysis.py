@@ -62,8 +62,8 @@ def test_sentence(table: SegmentTable, rate: str) -> str:
     test = table.tests.get(rate)
     label = RATES[rate].label
     if test is None:
-        return f"{label} by {table.field}: no test (fewer than two groups, or nobody / everybody did it)"
-    return f"{label} by {table.field}: {test.words}"
+        return f"{label} by {table.field.replace('_', ' ')}: no test (fewer than two groups, or nobody / everybody did it)"
+    return f"{label} by {table.field.replace('_', ' ')}: {test.words}"
 
 
 def analysis_rows(analysis: SegmentAnalysis) -> list[dict[str, Any]]:
