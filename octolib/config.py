@@ -59,7 +59,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_SETTLED_HOURS", "72", "Hours after sending before a campaign is judged; younger or still-sending campaigns are shown as \"in progress\" and left out of medians, rankings, flags, trends and comparisons."),
     # conversions (issue 13): uploaded outcomes are attributed to the last campaign clicked within this window
     Setting("OCTO_CONVERSION_WINDOW_DAYS", "7", "Days after a click in which an uploaded outcome (conversion) counts for the campaign clicked last; older clicks do not count."),
+    # Customers and energy projects (issue 15).
+    Setting("OCTO_CUSTOMERS_SOURCE", "import", "`import` = octopus's own customers/projects collections, filled by `octo customers import` / `octo projects import`; `existing` = the owner's collections (named below), read and never written."),
+    Setting("OCTO_CUSTOMERS_DB", "", "Database holding the customer collections (empty = OCTO_DB_NAME)."),
+    Setting("OCTO_CUSTOMERS_COLLECTION", "customers", "Collection of customer records (`_id` = customer id)."),
+    Setting("OCTO_PROJECTS_COLLECTION", "energy_analyses", "Collection of energy-analysis projects (`_id` = project id)."),
+    Setting("OCTO_LINK_STRIP_PLUS", "0", "1 = ignore `+tag` parts of addresses when linking contacts to customers (ana+news@x = ana@x)."),
+    Setting("OCTO_LINK_FIELD", "", "Tag of an EmailOctopus custom field holding the customer id; it links a contact before its address does. Empty = by address only."),
+    Setting("OCTO_SEGMENT_MIN_GROUP", "10", "Smallest segment (contacts) shown, printed or exported; smaller ones are merged into \"Other\" (and left out when \"Other\" is small too)."),
 )
+
+
+def _choice(value: str, name: str, options: tuple[str, ...]) -> str:
+    if value not in options:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(options)}")
+    return value
 
 
 def _truthy(value: str) -> bool:
@@ -100,6 +114,14 @@ class Settings:
     settled_hours: float = 72.0
     # conversions (issue 13): attribution window of uploaded outcomes, in days
     conversion_window_days: float = 7.0
+    # Customers and energy projects (issue 15).
+    customers_source: str = "import"
+    customers_db: str = ""
+    customers_collection: str = "customers"
+    projects_collection: str = "energy_analyses"
+    link_strip_plus: bool = False
+    link_field: str = ""
+    segment_min_group: int = 10
 
     @classmethod
     def from_env(
@@ -161,6 +183,13 @@ class Settings:
             settled_hours=float(number("OCTO_SETTLED_HOURS", float)),
             # conversions (issue 13)
             conversion_window_days=float(number("OCTO_CONVERSION_WINDOW_DAYS", float)),
+            customers_source=_choice(get("OCTO_CUSTOMERS_SOURCE") or "import", "OCTO_CUSTOMERS_SOURCE", ("import", "existing")),
+            customers_db=get("OCTO_CUSTOMERS_DB"),
+            customers_collection=get("OCTO_CUSTOMERS_COLLECTION") or "customers",
+            projects_collection=get("OCTO_PROJECTS_COLLECTION") or "energy_analyses",
+            link_strip_plus=_truthy(get("OCTO_LINK_STRIP_PLUS")),
+            link_field=get("OCTO_LINK_FIELD"),
+            segment_min_group=int(number("OCTO_SEGMENT_MIN_GROUP", int)),
         )
         settings.validate_timezone()
         return settings

@@ -22,6 +22,7 @@ from octolib.charts.theme import (
     octopus_template,
     register_theme,
 )
+from octolib.charts.segments import segment_figure
 from octolib.charts.time import curve_figure, list_growth_figure, rate_over_time_figure
 
 register_theme()
@@ -32,4 +33,5 @@ __all__ = [
     "rate_over_time_figure", "curve_figure", "list_growth_figure",
     "heatmap_figure", "time_to_open_figure", "recency_figure", "cohort_figure",
     "to_png", "to_html", "stop_png_server",
+    "segment_figure",
 ]

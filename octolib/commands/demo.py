@@ -61,6 +61,12 @@ def run(args: argparse.Namespace) -> int:
             for d in store.lists.find({}, {"emailoctopus_id": 1, "name": 1})])
         if added:
             print(f"added {plural(added, 'demo partner')} for the report builder")
+        from octolib.customers.demo import import_and_link_demo_customers
+
+        linked, projects = import_and_link_demo_customers(store, settings, server.account.customer_plan,
+                                                          Path(settings.data_dir) / "customers")
+        print(f"customers: {linked.render().splitlines()[0]}\nprojects: {projects.render()}\n"
+              f"(the demo links by the CustomerId field: export OCTO_LINK_FIELD=CustomerId for later octo link/sync)")
         store.close()
         print(f"\nTo use the demo's data from another terminal (reports, exports):\n"
               f"  {demo_exports(base.data_dir)}\n  octo report --partners")

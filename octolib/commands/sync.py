@@ -65,6 +65,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
     from octolib.api import EmailOctopusClient
     from octolib.commands.common import store_line
     from octolib.config import Settings
+    from octolib.customers.link import after_sync_hook
     from octolib.store import connect
     from octolib.sync import run_sync
 
@@ -83,6 +84,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
             user=args.user,
             progress=not args.no_progress,
             sent_events=settings.sync_sent_events,
+            after=after_sync_hook(settings),
         )
     finally:
         store.close()

@@ -57,6 +57,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("sync", "Sync", "Sync", "build_sync"),
     PageSpec("report_builder", "Report builder", "Reports", "build_report_builder"),
     PageSpec("partners", "Partners", "Partners", "build_partners"),
+    PageSpec("segments", "Segments", "Segments", "build_segments"),
 )
 
 #: The navigation bar: (notebook stem, link text), in order.

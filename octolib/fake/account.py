@@ -328,6 +328,13 @@ class FakeAccount:
         self._campaigns: list[_Campaign] = []
         self._campaigns_by_id: dict[str, _Campaign] = {}
         self._generate(rng)
+        # Customers and energy projects (issue 15): drawn from their own stream after
+        # everything above, so the account's data is unchanged but for a few contacts'
+        # new CustomerId field (octolib.fake.customers).
+        from octolib.fake.customers import apply_field_links, plan_customers
+
+        self.customer_plan = plan_customers(self)
+        apply_field_links(self, self.customer_plan)
 
     @classmethod
     def generate(cls, seed: int = 7, size: str | SizeSpec = "tiny", now: datetime | None = None) -> FakeAccount:

@@ -119,6 +119,12 @@ TEMPLATES: dict[str, TemplateInfo] = {
             "When and how the partner's audience engages: weekday x hour heatmap, time to open, "
             "engagement recency and signup cohorts.",
         ),
+        TemplateInfo(
+            "segment_analysis", "Segment analysis", "1.0",
+            "Which kinds of customer the partner's campaigns (or one energy project's) reached and moved: "
+            "rates by customer segment with intervals and a test, groups below the minimum size never shown.",
+            parameters=RUNNER_PARAMETERS + ("project",),
+        ),
     )
 }
 

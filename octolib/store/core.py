@@ -58,6 +58,13 @@ __all__ = [
     "redact_uri",
     "NATURAL_KEYS",
     "natural_id",
+    "CUSTOMERS",
+    "ENERGY_ANALYSES",
+    "CUSTOMER_SCHEMAS",
+    "PROJECT_RULES",
+    "LINK_REPORTS",
+    "ReadOnlyCollection",
+    "customer_collections",
 ]
 
 logger = logging.getLogger(__name__)
@@ -81,6 +88,14 @@ DELIVERIES = "deliveries"
 #: (octolib.conversions); an outcome counts only while its upload exists.
 CONVERSION_UPLOADS = "conversion_uploads"
 CONVERSIONS = "conversions"
+# Customers and energy projects (issue 15). ``customers``/``energy_analyses`` are octopus's own
+# copies filled by ``octo customers import`` / ``octo projects import``; an owner's existing
+# collections are opened by :func:`customer_collections` instead, read-only.
+CUSTOMERS = "customers"
+ENERGY_ANALYSES = "energy_analyses"
+CUSTOMER_SCHEMAS = "customer_schemas"  # the mapping (segment fields, kinds, bands) per source
+PROJECT_RULES = "project_rules"  # which campaigns belong to which project (rules live with octopus)
+LINK_REPORTS = "link_reports"  # the last contact-to-customer link report
 
 #: Every collection octopus uses; ``Store`` has an attribute of the same name for each.
 COLLECTIONS: tuple[str, ...] = (
@@ -101,6 +116,11 @@ COLLECTIONS: tuple[str, ...] = (
     DELIVERIES,
     CONVERSION_UPLOADS,
     CONVERSIONS,
+    CUSTOMERS,
+    ENERGY_ANALYSES,
+    CUSTOMER_SCHEMAS,
+    PROJECT_RULES,
+    LINK_REPORTS,
 )
 
 #: (collection, keys, options), read by ``octo doctor`` too. Unique keys are what makes every writer an idempotent upsert.
@@ -128,6 +148,8 @@ INDEXES: tuple[tuple[str, list[tuple[str, int]], dict[str, Any]], ...] = (
     (CONVERSION_UPLOADS, [("partner", 1), ("uploaded_at", -1)], {}),
     (CONVERSIONS, [("upload_id", 1)], {}),
     (CONVERSIONS, [("partner", 1), ("campaign_id", 1)], {}),
+    (CONTACTS, [("customer_id", 1)], {}),
+    (CAMPAIGNS, [("project_id", 1)], {}),
 )
 
 #: Collections whose ``_id`` is the natural key, made by :func:`natural_id` from these fields.
@@ -206,6 +228,11 @@ class Store:
     deliveries: Any
     conversion_uploads: Any
     conversions: Any
+    customers: Any
+    energy_analyses: Any
+    customer_schemas: Any
+    project_rules: Any
+    link_reports: Any
 
     def __init__(self, client: Any, db_name: str, kind: str, description: str) -> None:
         self.client = client
@@ -422,3 +449,57 @@ def connect_embedded(path: Path, db_name: str = "octopus") -> Store:
                 path,
             )
     return Store(client, db_name, "embedded", f"embedded store (litemongo) at {path}, database {db_name!r}")
+
+
+_WRITE_METHODS = frozenset({
+    "insert_one", "insert_many", "update_one", "update_many", "replace_one", "delete_one", "delete_many",
+    "bulk_write", "find_one_and_update", "find_one_and_replace", "find_one_and_delete", "drop",
+    "create_index", "create_indexes", "drop_index", "drop_indexes", "rename",
+})
+
+
+class ReadOnlyCollection:
+    """A collection octopus must only read (an owner's ``customers`` / ``energy_analyses``).
+
+    Reads pass through; any write raises :class:`~octolib.errors.StoreError` and is counted
+    in ``attempted_writes``, so a test can prove octopus never wrote, and a bug cannot
+    silently change the owner's data. An aggregation with ``$out``/``$merge`` is a write too.
+    """
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+        self.attempted_writes = 0
+        self.name: str = getattr(collection, "name", "?")
+
+    def aggregate(self, pipeline: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+        if any("$out" in stage or "$merge" in stage for stage in pipeline):
+            self._refuse("aggregate with $out/$merge")
+        return self._collection.aggregate(pipeline, *args, **kwargs)
+
+    def _refuse(self, what: str) -> None:
+        self.attempted_writes += 1
+        raise StoreError(f"{self.name} is the owner's collection (read-only for octopus); refused {what}")
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr in _WRITE_METHODS:
+            def refuse(*_args: Any, **_kwargs: Any) -> Any:
+                self._refuse(attr)
+            return refuse
+        return getattr(self._collection, attr)
+
+
+def customer_collections(
+    store: Store, *, db_name: str = "", customers: str = CUSTOMERS, projects: str = ENERGY_ANALYSES,
+    existing: bool = False,
+) -> tuple[Any, Any]:
+    """The (customers, projects) collections: octopus's own, or an owner's existing ones.
+
+    ``existing`` (``OCTO_CUSTOMERS_SOURCE=existing``) opens ``db_name.customers`` and
+    ``db_name.projects`` on the same server wrapped in :class:`ReadOnlyCollection`: octopus
+    reads them and never writes (DESIGN.md §2, phase 2). Otherwise the store's own
+    collections of those names, written only by the importers.
+    """
+    db = store.client[db_name] if db_name else store.db
+    if existing:
+        return ReadOnlyCollection(db[customers]), ReadOnlyCollection(db[projects])
+    return db[customers], db[projects]

@@ -655,11 +655,20 @@ def run_sync(
     progress: bool = True,
     sent_events: bool = False,
     clock: Callable[[], datetime] = _utcnow,
+    after: Callable[[Store], object] | None = None,
 ) -> SyncResult:
     """Run one sync of the account behind ``client`` into ``store`` (see the module docstring).
 
     ``only`` names stages (``lists``, ``contacts``, ``campaigns``, ``reports``); ``trigger``
     and ``user`` are recorded in ``sync_runs``; ``progress`` shows tqdm bars on stderr.
+    ``after`` runs once the sync succeeded (the customer link step,
+    :func:`octolib.customers.link.after_sync_hook`); its failure is logged, not the sync's.
     """
     service = SyncService(store, client, sent_events=sent_events, clock=clock)
-    return service.run(full=full, only=only, trigger=trigger, user=user, progress=progress)
+    result = service.run(full=full, only=only, trigger=trigger, user=user, progress=progress)
+    if after is not None and result.ok:
+        try:
+            after(store)
+        except Exception as exc:  # noqa: BLE001 - the sync's data is saved; the link step says what failed
+            log.warning("after the sync: %s", exc)
+    return result
