@@ -67,6 +67,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
     from octolib.config import Settings
     from octolib.store import connect
     from octolib.sync import run_sync
+    from octolib.sync.automation import automation_thresholds
 
     settings = Settings.from_env()
     client = EmailOctopusClient.from_settings(settings)
@@ -83,6 +84,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
             user=args.user,
             progress=not args.no_progress,
             sent_events=settings.sync_sent_events,
+            automation=automation_thresholds(settings),
         )
     finally:
         store.close()
