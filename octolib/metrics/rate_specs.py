@@ -32,7 +32,7 @@ from numpy.typing import ArrayLike
 
 from octolib.metrics.ratios import safe_ratio
 
-__all__ = ["RateSpec", "RATES", "COUNT_NAMES", "AUTOMATION_COUNT_NAMES", "rate_spec", "rate_values", "disagreeing"]
+__all__ = ["RateSpec", "RATES", "COUNT_NAMES", "AUTOMATION_COUNT_NAMES", "HUMAN_RATE_PAIRS", "pooled_values", "rate_spec", "rate_values", "disagreeing"]
 
 #: The per-campaign counts rates are made of (``current_metrics`` names). ``opened`` and
 #: ``clicked`` are EmailOctopus's unique counts; ``delivered`` = sent − bounces;
@@ -195,4 +195,34 @@ def disagreeing(counts: Mapping[str, ArrayLike]) -> list[str]:
         v = spec.values(counts)
         if np.any(v > 1):
             out.append(name)
+    return out
+
+
+#: Each human rate beside its raw rate and the share excluded (None: no single share), in
+#: display order: every surface that shows the human rates walks this (issue 14).
+HUMAN_RATE_PAIRS: tuple[tuple[str, str, str | None], ...] = (
+    ("human_open_rate", "open_rate", "machine_open_share"),
+    ("human_click_rate", "click_rate", "bot_click_share"),
+    ("human_click_to_open_rate", "click_to_open_rate", None),
+)
+
+
+def pooled_values(counts: Mapping[str, ArrayLike], names: tuple[str, ...] | None = None,
+                  rows: ArrayLike | None = None) -> dict[str, float]:
+    """Each rate over a set of campaigns, pooled: summed numerators ÷ summed denominators.
+
+    ``rows`` selects campaigns (a boolean mask or indices; all by default). NaN where the
+    summed denominator is not positive or a needed count is missing. Pages and PDFs that
+    show one rate for several campaigns use this, so they agree to the digit.
+
+    >>> pooled_values({"opened_human": [1, 3], "delivered": [10, 10]}, ("human_open_rate",))
+    {'human_open_rate': 0.2}
+    """
+    out: dict[str, float] = {}
+    for name in (names if names is not None else tuple(RATES)):
+        num, den = RATES[name].parts(counts)
+        num, den = np.atleast_1d(num), np.atleast_1d(den)
+        if rows is not None:
+            num, den = num[rows], den[rows]
+        out[name] = float(safe_ratio(np.sum(num), np.sum(den)))
     return out
