@@ -48,16 +48,16 @@ def score_account(account: FakeAccount, thresholds: AutomationThresholds | None 
     """Fold the account's opened/clicked rows as the sync does, detect, and attach the truth."""
     docs: list[dict[str, Any]] = []
     sent_at: dict[str, float] = {}
-    for camp in account.campaigns:
-        if not camp["sent_at"]:
+    for c in account.campaigns:
+        if not c["sent_at"]:
             continue
-        sent_at[camp["id"]] = _seconds(datetime.fromisoformat(camp["sent_at"]))
+        sent_at[c["id"]] = _seconds(datetime.fromisoformat(c["sent_at"]))
         for status in ("opened", "clicked"):
-            rows = [ReportRow(campaign_id=camp["id"], status=status, contact_id=r["contact_id"],
+            rows = [ReportRow(campaign_id=c["id"], status=status, contact_id=r["contact_id"],
                               email_address=r["contact_email_address"],
                               occurred_at=datetime.fromisoformat(r["occurred_at"]), raw=r)
-                    for r in account.report_rows(camp["id"], status)]
-            docs.extend(event_docs(camp["id"], status, rows))
+                    for r in account.report_rows(c["id"], status)]
+            docs.extend(event_docs(c["id"], status, rows))
     camps = {c: i for i, c in enumerate(sent_at)}
     people: dict[str, int] = {}
     camp = np.array([camps[d["campaign_id"]] for d in docs], dtype=np.int64)

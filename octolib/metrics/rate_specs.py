@@ -223,6 +223,7 @@ def pooled_values(counts: Mapping[str, ArrayLike], names: tuple[str, ...] | None
         num, den = RATES[name].parts(counts)
         num, den = np.atleast_1d(num), np.atleast_1d(den)
         if rows is not None:
-            num, den = num[rows], den[rows]
+            pick = np.asarray(rows)
+            num, den = num[pick], den[pick]
         out[name] = float(safe_ratio(np.sum(num), np.sum(den)))
     return out
