@@ -67,6 +67,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_LINK_STRIP_PLUS", "0", "1 = ignore `+tag` parts of addresses when linking contacts to customers (ana+news@x = ana@x)."),
     Setting("OCTO_LINK_FIELD", "", "Tag of an EmailOctopus custom field holding the customer id; it links a contact before its address does. Empty = by address only."),
     Setting("OCTO_SEGMENT_MIN_GROUP", "10", "Smallest segment (contacts) shown, printed or exported; smaller ones are merged into \"Other\" (and left out when \"Other\" is small too)."),
+    # Automated-activity detection (issue 14): the thresholds of octolib.metrics.automation's rules.
+    Setting("OCTO_AUTOMATION_INSTANT_S", "10", "Automated-activity rules `open_at_send`/`click_at_send`: an open or click within this many seconds of the campaign's send time is a machine open / bot click."),
+    Setting("OCTO_AUTOMATION_SEND_WINDOW_S", "900", "Seconds after the send during which bursts of opens or clicks count as automated (the sending period)."),
+    Setting("OCTO_AUTOMATION_BURST_S", "10", "Width in seconds of the window in which burst rules count a campaign's opens or clicks around each one."),
+    Setting("OCTO_AUTOMATION_OPEN_BURST", "4", "Rule `open_send_burst`: at least this many opens in the window, in the sending period, make machine opens."),
+    Setting("OCTO_AUTOMATION_CLICK_BURST", "3", "Rule `click_send_burst`: at least this many clicks in the window, in the sending period, make bot clicks."),
+    Setting("OCTO_AUTOMATION_SAME_SECOND", "3", "Rule `click_same_second`: at least this many contacts of one campaign clicking in the same second make bot clicks (a gateway's batch scan)."),
+    Setting("OCTO_AUTOMATION_CLICK_BEFORE_OPEN_S", "3600", "Rule `click_before_open`: a click this many seconds or more before the same contact's open is a bot click. Changing any OCTO_AUTOMATION_* value relabels the stored events at the next sync."),
 )
 
 
@@ -122,6 +130,14 @@ class Settings:
     link_strip_plus: bool = False
     link_field: str = ""
     segment_min_group: int = 10
+    # Automated-activity detection (issue 14); see octolib.metrics.automation.AutomationThresholds.
+    automation_instant_s: float = 10.0
+    automation_send_window_s: float = 900.0
+    automation_burst_s: float = 10.0
+    automation_open_burst: int = 4
+    automation_click_burst: int = 3
+    automation_same_second: int = 3
+    automation_click_before_open_s: float = 3600.0
 
     @classmethod
     def from_env(
@@ -190,6 +206,13 @@ class Settings:
             link_strip_plus=_truthy(get("OCTO_LINK_STRIP_PLUS")),
             link_field=get("OCTO_LINK_FIELD"),
             segment_min_group=int(number("OCTO_SEGMENT_MIN_GROUP", int)),
+            automation_instant_s=float(number("OCTO_AUTOMATION_INSTANT_S", float)),
+            automation_send_window_s=float(number("OCTO_AUTOMATION_SEND_WINDOW_S", float)),
+            automation_burst_s=float(number("OCTO_AUTOMATION_BURST_S", float)),
+            automation_open_burst=int(number("OCTO_AUTOMATION_OPEN_BURST", int)),
+            automation_click_burst=int(number("OCTO_AUTOMATION_CLICK_BURST", int)),
+            automation_same_second=int(number("OCTO_AUTOMATION_SAME_SECOND", int)),
+            automation_click_before_open_s=float(number("OCTO_AUTOMATION_CLICK_BEFORE_OPEN_S", float)),
         )
         settings.validate_timezone()
         return settings

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from octolib.demo import DEMO_SEED, demo_server, demo_settings, pull_account_summary
     from octolib.store import connect
     from octolib.sync import run_sync
+    from octolib.sync.automation import automation_thresholds
 
     base = Settings.from_env()
     seed = DEMO_SEED if args.seed is None else args.seed
@@ -49,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         store = connect(settings)
         print(store_line(store))
         with EmailOctopusClient.from_settings(settings) as client:
-            result = run_sync(store, client, full=args.full, trigger="demo", progress=True)
+            result = run_sync(store, client, full=args.full, trigger="demo", progress=True,
+                              automation=automation_thresholds(settings))
         print(result.table())
         if not result.ok:
             print("octopus demo: the sync did not succeed; see the errors above", file=sys.stderr)

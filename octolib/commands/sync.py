@@ -68,6 +68,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
     from octolib.customers.link import after_sync_hook
     from octolib.store import connect
     from octolib.sync import run_sync
+    from octolib.sync.automation import automation_thresholds
 
     settings = Settings.from_env()
     client = EmailOctopusClient.from_settings(settings)
@@ -85,6 +86,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             sent_events=settings.sync_sent_events,
             after=after_sync_hook(settings),
+            automation=automation_thresholds(settings),
         )
     finally:
         store.close()

@@ -20,6 +20,7 @@ from octolib import charts, metrics
 from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData
+from octolib.dashboards.human import human_cards
 from octolib.dashboards.rates import RATE_CHOICES
 from octolib.dashboards.widgets import Chart, Column, DataTable, esc, fmt_time, kpi_cards, section
 from octolib.metrics import RATES, format_count, format_delta, format_rate
@@ -208,6 +209,7 @@ class CampaignDetailPage(Dashboard):
             ("Open rate", format_rate(r.open_rate[i]), f"{format_count(c['opened'][i])} unique opens"),
             ("Click rate", format_rate(r.click_rate[i]), f"{format_count(c['clicked'][i])} unique clicks"),
             ("Click-to-open", format_rate(r.click_to_open_rate[i]), RATES["click_to_open_rate"].formula),
+            *human_cards(r.counts, [i]),
             ("Bounces", format_count(int(c["bounced_hard"][i]) + int(c["bounced_soft"][i])),
              f"{format_rate(r.bounce_rate[i], 2)} of sent"),
             ("Unsubscribes", format_count(c["unsubscribed"][i]), f"{format_rate(r.unsubscribe_rate[i], 2)}"),

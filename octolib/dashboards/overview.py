@@ -18,6 +18,7 @@ from octolib import charts, metrics
 from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, DateRange, page_for_settings
 from octolib.dashboards.data import DashboardData, in_window
+from octolib.dashboards.human import human_cards, human_rate_values
 from octolib.dashboards.rates import RATE_CHOICES, rate_choice
 from octolib.dashboards.widgets import Chart, esc, fmt_time, kpi_cards, section
 from octolib.metrics import format_count, format_rate
@@ -117,6 +118,7 @@ class OverviewPage(Dashboard):
             "click_rate_mean": click_s.mean, "click_rate_median": click_s.median,
             "click_to_open_rate_mean": ctor_s.mean, "click_to_open_rate_median": ctor_s.median,
             "bounces": bounces, "unsubscribes": totals["unsubscribed"], "complaints": totals["spam_complaints"],
+            **human_rate_values(t.rates.counts, sel),
         }
         k = self.kpis
         self.cards.value = kpi_cards([
@@ -127,6 +129,7 @@ class OverviewPage(Dashboard):
             ("Click rate", format_rate(k["click_rate_mean"]), f"average · median {format_rate(k['click_rate_median'])}"),
             ("Click-to-open", format_rate(k["click_to_open_rate_mean"]),
              f"average · median {format_rate(k['click_to_open_rate_median'])}"),
+            *human_cards(t.rates.counts, sel),
             ("Bounces", format_count(bounces), f"{format_rate(metrics.pooled_rate(bounces, totals['sent']), 2)} of sent"),
             ("Unsubscribes", format_count(k["unsubscribes"]),
              f"{format_rate(metrics.pooled_rate(k['unsubscribes'], delivered.sum()), 2)} of delivered"),

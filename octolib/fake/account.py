@@ -30,6 +30,9 @@ Fake-server choices that are not vendor facts (API_NOTES §13) and are documente
   address only has ``{}``.
 * The same email address may be on two lists: two contacts with two ids (trap T13).
 * Campaigns to two lists exist; drafts may have an empty ``to``.
+* Automated activity is planted (issue 14, :meth:`FakeAccount._plant_automation`): machine
+  opens seconds after the send and bot clicks (on delivery, or a gateway's batch in one
+  second), from a separate seeded stream; :meth:`FakeAccount.automation_truth` says which.
 """
 
 from __future__ import annotations
@@ -65,6 +68,11 @@ _HOUR = 3600
 _DAY = 86400
 _EVENT_HORIZON_S = 30 * _DAY  # no campaign event later than this after the contact's send
 _UUID_EPOCH_OFFSET = 0x01B21DD213814000  # 100-ns ticks from 1582-10-15 to 1970-01-01
+
+#: Share of contacts behind an image-fetching privacy proxy or scanner (machine opens).
+PROXY_SHARE = 0.07
+#: Share of contacts behind a link scanner (bot clicks).
+SCANNER_SHARE = 0.04
 
 
 @dataclass(frozen=True)
@@ -327,6 +335,8 @@ class FakeAccount:
         self._contacts_by_id: dict[str, _Contact] = {}
         self._campaigns: list[_Campaign] = []
         self._campaigns_by_id: dict[str, _Campaign] = {}
+        #: Planted automated events: (campaign_id, contact_id, "opened"|"clicked", t) -> pattern.
+        self._planted: dict[tuple[str, str, str, int], str] = {}
         self._generate(rng)
         # Customers and energy projects (issue 15): drawn from their own stream after
         # everything above, so the account's data is unchanged but for a few contacts'
@@ -365,6 +375,8 @@ class FakeAccount:
             self._sort_list(lst)
         self._ensure_every_status(rng)
         self._make_campaigns(rng, start, now)
+        # After everything else, from its own stream: the demo data above stays as it was.
+        self._plant_automation(random.Random(f"{self.seed}:automation"))
         log.debug("generated fake account seed=%s: %d lists, %d contacts, %d campaigns", self.seed,
                   len(self._lists), len(self._contacts_by_id), len(self._campaigns))
 
@@ -586,6 +598,79 @@ class FakeAccount:
         camp.send_ids = [s[1] for s in sends]
         for events in (camp.bounces, camp.opens, camp.clicks, camp.unsubscribes, camp.complaints):
             events.sort()
+
+    def _plant_automation(self, rng: random.Random) -> None:
+        """Add machine opens and bot clicks to a seeded share of contacts (issue 14).
+
+        Why planted: detection (:mod:`octolib.metrics.automation`) is measured against the
+        truth, which only the generator knows (:meth:`automation_truth`; never served).
+        Drawn from its own stream after everything else, so the human events stay exactly
+        as before; only these events are added:
+
+        * ``proxy_prefetch`` (:data:`PROXY_SHARE` of contacts): a privacy proxy or security
+          scanner fetches the images 0-3 s after the contact's send, for every campaign it
+          receives; across many such contacts that is a burst while the campaign goes out.
+        * ``scanner_on_delivery`` (:data:`SCANNER_SHARE` of contacts, half of them): a link
+          scanner follows the links 0-3 s after the send.
+        * ``scanner_batch`` (the other half): a gateway holds the mail and checks the links
+          of all its recipients of a campaign in one go, in the same second, 20 min to 8 h
+          after the send, usually hours before the person (if ever) opens.
+
+        Campaigns without any open or click (tracking off) get none. Bounced contacts get none.
+        """
+        proxy: set[str] = set()
+        scanner: dict[str, str] = {}
+        for cid in self._contacts_by_id:
+            r = rng.random()
+            if r < PROXY_SHARE:
+                proxy.add(cid)
+            if rng.random() < SCANNER_SHARE:
+                scanner[cid] = "scanner_on_delivery" if rng.random() < 0.5 else "scanner_batch"
+        for camp in self._campaigns:
+            if camp.sent_at is None or not (camp.opens or camp.clicks):
+                continue
+            bounced = {cid for _, cid, _ in camp.bounces}
+            batch_at = camp.sent_at + rng.randrange(20 * 60, 8 * _HOUR)
+            for ts, cid in zip(camp.send_times, camp.send_ids):
+                if cid in bounced:
+                    continue
+                if cid in proxy:
+                    t = ts + rng.randrange(0, 4)
+                    camp.opens.append((t, cid))
+                    self._planted[(camp.id, cid, "opened", t)] = "proxy_prefetch"
+                pattern = scanner.get(cid)
+                if pattern and camp.links:
+                    t = ts + rng.randrange(0, 4) if pattern == "scanner_on_delivery" else batch_at
+                    for k in range(len(camp.links)):
+                        camp.clicks.append((t, cid, k))
+                        self._planted[(camp.id, cid, "clicked", t)] = pattern
+            camp.opens.sort()
+            camp.clicks.sort()
+
+    def automation_truth(self) -> dict[tuple[str, str, str], str]:
+        """``{(campaign_id, contact_id, "opened"|"clicked"): pattern}`` of the stored events
+        that are automated, up to :attr:`now`.
+
+        The per-contact reports (and so the stored events) show a contact's *first* open and
+        first click; such an event is automated when that first occurrence was planted. For
+        tests and benchmarks only: the API never shows it.
+        """
+        out: dict[tuple[str, str, str], str] = {}
+        with self.lock:
+            for camp in self._campaigns:
+                for kind, events in (("opened", camp.opens), ("clicked", camp.clicks)):
+                    seen: set[str] = set()
+                    for ev in events:
+                        t, cid = ev[0], ev[1]
+                        if t > self._now:
+                            break
+                        if cid in seen:
+                            continue
+                        seen.add(cid)
+                        pattern = self._planted.get((camp.id, cid, kind, t))
+                        if pattern:
+                            out[(camp.id, cid, kind)] = pattern
+        return out
 
     @staticmethod
     def _event_time(rng: random.Random, after: int) -> int | None:

@@ -32,7 +32,7 @@ from numpy.typing import ArrayLike
 
 from octolib.metrics.ratios import safe_ratio
 
-__all__ = ["RateSpec", "RATES", "COUNT_NAMES", "rate_spec", "rate_values", "disagreeing"]
+__all__ = ["RateSpec", "RATES", "COUNT_NAMES", "AUTOMATION_COUNT_NAMES", "HUMAN_RATE_PAIRS", "pooled_values", "rate_spec", "rate_values", "disagreeing"]
 
 #: The per-campaign counts rates are made of (``current_metrics`` names). ``opened`` and
 #: ``clicked`` are EmailOctopus's unique counts; ``delivered`` = sent − bounces;
@@ -40,7 +40,13 @@ __all__ = ["RateSpec", "RATES", "COUNT_NAMES", "rate_spec", "rate_values", "disa
 COUNT_NAMES: tuple[str, ...] = (
     "sent", "delivered", "opened", "clicked", "clicked_without_open", "bounced", "bounced_hard", "bounced_soft",
     "unsubscribed", "spam_complaints",
+    # Automated activity (issue 14): counted by the sync from the labelled events
+    # (octolib.sync.automation.AUTOMATION_COUNTS); unknown (NaN) until a campaign is labelled.
+    "opened_automated", "clicked_automated", "opened_human", "clicked_human", "clicked_without_open_human",
 )
+
+#: The automated-activity counts among :data:`COUNT_NAMES` (issue 14).
+AUTOMATION_COUNT_NAMES: tuple[str, ...] = COUNT_NAMES[-5:]
 
 
 @dataclass(frozen=True)
@@ -74,13 +80,15 @@ class RateSpec:
 
 def _sum(counts: Mapping[str, ArrayLike], names: tuple[str, ...]) -> np.ndarray:
     total: np.ndarray | None = None
+    # A missing count takes the shape of the counts that are there (one per campaign).
+    shape = next((np.shape(counts[n]) for n in COUNT_NAMES if n in counts), ())
     for name in names:
         if name in counts:
             col = np.asarray(counts[name], dtype=np.float64)
         elif name == "clicked_without_open":
-            col = np.zeros(np.shape(total) if total is not None else ())
+            col = np.zeros(np.shape(total) if total is not None else shape)
         else:
-            col = np.full(np.shape(total) if total is not None else (), np.nan)
+            col = np.full(np.shape(total) if total is not None else shape, np.nan)
         total = col if total is None else total + col
     assert total is not None, "a rate needs at least one count"
     return total
@@ -133,6 +141,28 @@ RATES: Mapping[str, RateSpec] = _Table(
              "Share of recipients who marked the email as spam; flagged above {complaint} by default."),
     RateSpec("delivered_rate", "Delivered rate", ("delivered",), ("sent",), "delivered ÷ sent",
              "Share of sends that reached a mailbox (1 − bounce rate)."),
+    # Automated activity (issue 14): the human rates are octopus's estimate, beside the raw ones.
+    RateSpec("human_open_rate", "Human open rate (octopus estimate)", ("opened_human",), ("delivered",),
+             "unique opens not flagged as machine opens ÷ delivered",
+             "Open rate without machine opens (privacy proxies and scanners fetching images as the email "
+             "arrives), told apart by timing alone: the API gives no user agents or IP addresses, so an "
+             "open within seconds of the send, or in a burst while the campaign goes out, counts as "
+             "machine; a person's later open behind a proxy's earlier one cannot be seen."),
+    RateSpec("human_click_rate", "Human click rate (octopus estimate)", ("clicked_human",), ("delivered",),
+             "unique clicks not flagged as bot clicks ÷ delivered",
+             "Click rate without bot clicks (link scanners): clicks within seconds of the send, in a "
+             "burst, many contacts in the same second, or hours before the contact's open. A click "
+             "without an open is not a bot click (images blocked)."),
+    RateSpec("human_click_to_open_rate", "Human click-to-open rate (octopus estimate)", ("clicked_human",),
+             ("opened_human", "clicked_without_open_human"),
+             "human clicks ÷ (human opens + human clickers without a human open)",
+             "Click-to-open with automated opens and clicks left out on both sides."),
+    RateSpec("machine_open_share", "Machine opens excluded", ("opened_automated",), ("opened",),
+             "unique opens flagged as machine opens ÷ unique opens",
+             "Share of EmailOctopus's unique opens that octopus counts as automated."),
+    RateSpec("bot_click_share", "Bot clicks excluded", ("clicked_automated",), ("clicked",),
+             "unique clicks flagged as bot clicks ÷ unique clicks",
+             "Share of EmailOctopus's unique clicks that octopus counts as automated."),
 )
 
 
@@ -165,4 +195,35 @@ def disagreeing(counts: Mapping[str, ArrayLike]) -> list[str]:
         v = spec.values(counts)
         if np.any(v > 1):
             out.append(name)
+    return out
+
+
+#: Each human rate beside its raw rate and the share excluded (None: no single share), in
+#: display order: every surface that shows the human rates walks this (issue 14).
+HUMAN_RATE_PAIRS: tuple[tuple[str, str, str | None], ...] = (
+    ("human_open_rate", "open_rate", "machine_open_share"),
+    ("human_click_rate", "click_rate", "bot_click_share"),
+    ("human_click_to_open_rate", "click_to_open_rate", None),
+)
+
+
+def pooled_values(counts: Mapping[str, ArrayLike], names: tuple[str, ...] | None = None,
+                  rows: ArrayLike | None = None) -> dict[str, float]:
+    """Each rate over a set of campaigns, pooled: summed numerators ÷ summed denominators.
+
+    ``rows`` selects campaigns (a boolean mask or indices; all by default). NaN where the
+    summed denominator is not positive or a needed count is missing. Pages and PDFs that
+    show one rate for several campaigns use this, so they agree to the digit.
+
+    >>> pooled_values({"opened_human": [1, 3], "delivered": [10, 10]}, ("human_open_rate",))
+    {'human_open_rate': 0.2}
+    """
+    out: dict[str, float] = {}
+    for name in (names if names is not None else tuple(RATES)):
+        num, den = RATES[name].parts(counts)
+        num, den = np.atleast_1d(num), np.atleast_1d(den)
+        if rows is not None:
+            pick = np.asarray(rows)
+            num, den = num[pick], den[pick]
+        out[name] = float(safe_ratio(np.sum(num), np.sum(den)))
     return out

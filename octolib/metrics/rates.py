@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from octolib.metrics.rate_specs import RATES, rate_spec
+from octolib.metrics.rate_specs import AUTOMATION_COUNT_NAMES, COUNT_NAMES, RATES, rate_spec
 from octolib.metrics.ratios import safe_ratio
 
 __all__ = [
@@ -111,11 +111,14 @@ def campaign_rates(
     unsubscribed: ArrayLike,
     complained: ArrayLike,
     clicked_without_open: ArrayLike | None = None,
+    derived: Mapping[str, ArrayLike] | None = None,
 ) -> CampaignRates:
     """Every per-campaign rate of :data:`RATES` at once (all arrays the same length).
 
     ``clicked_without_open`` (contacts who clicked without a recorded open, from the
-    per-contact events) defaults to 0: not yet counted.
+    per-contact events) defaults to 0: not yet counted. ``derived`` holds other counts of
+    :data:`~octolib.metrics.rate_specs.COUNT_NAMES` the sync derives from the events (the
+    automated-activity counts); a missing one makes the rates that need it NaN (unknown).
 
     >>> r = campaign_rates(sent=[1000, 0], bounced_hard=[10, 0], bounced_soft=[10, 0],
     ...                    opened_unique=[490, 0], clicked_unique=[49, 0],
@@ -144,6 +147,9 @@ def campaign_rates(
         "unsubscribed": _counts(unsubscribed),
         "spam_complaints": _counts(complained),
     }
+    for name, column in (derived or {}).items():
+        if name in COUNT_NAMES and name not in counts:
+            counts[name] = _counts(column)
     return CampaignRates(counts=counts, rates={name: spec.values(counts) for name, spec in RATES.items()})
 
 
@@ -177,7 +183,8 @@ def campaign_rates_from(columns: Mapping[str, ArrayLike]) -> CampaignRates:
                 break
         else:
             kwargs[name] = np.full(n, np.nan)
-    return campaign_rates(**kwargs, clicked_without_open=columns.get("clicked_without_open"))
+    derived = {k: columns[k] for k in AUTOMATION_COUNT_NAMES if k in columns}
+    return campaign_rates(**kwargs, clicked_without_open=columns.get("clicked_without_open"), derived=derived)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ snapshots     campaign_metrics_snap..  ``snapshot_time`` snapshots of campaigns 
 ============  =======================  ================  ==========================================
 
 Dates are days in ``tz`` (the account's ``OCTO_TIMEZONE``); both ends are included. Events
-carry the contact's ``email`` and ``list_id``, looked up batch by batch.
+carry the contact's ``email`` and ``list_id``, looked up batch by batch, and ``automated`` (empty,
+``machine_open`` or ``bot_click``: :mod:`octolib.sync.automation`).
 
 Formats: ``jsonl`` keeps every field and its nesting (``_id`` dropped, datetimes as ISO 8601
 UTC). ``csv`` has fixed columns per kind (nested counts flattened as ``metrics.sent``, a
@@ -78,7 +79,8 @@ KINDS: dict[str, ExportSpec] = {
     ),
     "events": ExportSpec(
         "events", "engagement_events", "occurred_at",
-        ("campaign_id", "contact_id", "email", "list_id", "event_type", "occurred_at", "last_occurred_at", "count"),
+        ("campaign_id", "contact_id", "email", "list_id", "event_type", "occurred_at", "last_occurred_at", "count",
+         "automated"),
     ),
     "snapshots": ExportSpec(
         "snapshots", "campaign_metrics_snapshots", "snapshot_time",

@@ -298,12 +298,14 @@ def sync_job(
         from octolib.api import EmailOctopusClient
         from octolib.store import connect
         from octolib.sync import SyncBusy, run_sync
+        from octolib.sync.automation import automation_thresholds
 
         with (connect_fn or connect)(settings) as store, \
                 (client_factory or EmailOctopusClient.from_settings)(settings) as client:
             try:
                 result = (sync_fn or run_sync)(store, client, trigger="scheduler", user="scheduler", progress=False,
-                                                sent_events=settings.sync_sent_events)
+                                                sent_events=settings.sync_sent_events,
+                                                automation=automation_thresholds(settings))
             except SyncBusy as exc:
                 log.info("sync skipped: %s", exc)
                 return "skipped"

@@ -53,6 +53,8 @@ METRIC_KEYS: tuple[str, ...] = (
     "unsubscribed",
     "spam_complaints",
     "clicked_without_open",  # derived by the sync from engagement_events (octolib.sync.derived)
+    # Automated activity (issue 14), derived by the sync from the labelled events (octolib.sync.automation).
+    "opened_automated", "clicked_automated", "opened_human", "clicked_human", "clicked_without_open_human",
 )
 
 BATCH = 10_000

@@ -19,8 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from octolib.metrics.automation import AutomationThresholds
 from octolib.metrics.rate_specs import disagreeing
 from octolib.store import Store, iter_batches
+from octolib.sync.automation import AUTOMATION_COUNTS, label_campaign
 from octolib.sync.writers import Counts, save_metric_snapshots
 
 __all__ = ["clicked_without_open", "count_clicked_without_open", "carried_clicked_without_open", "finish_campaigns"]
@@ -73,8 +75,11 @@ def carried_clicked_without_open(store: Store, campaign_id: str, old_metrics: Ma
     return count_clicked_without_open(store, campaign_id)
 
 
-def finish_campaigns(store: Store, campaign_ids: Sequence[str], now: datetime, run_id: Any) -> tuple[Counts, list[str]]:
-    """Count ``clicked_without_open`` of campaigns whose reports are read, then snapshot them.
+def finish_campaigns(store: Store, campaign_ids: Sequence[str], now: datetime, run_id: Any,
+                     automation: AutomationThresholds | None = None) -> tuple[Counts, list[str]]:
+    """Count ``clicked_without_open`` of campaigns whose reports are read, label their
+    automated opens and clicks (:func:`octolib.sync.automation.label_campaign`, with the
+    ``automation`` thresholds), then snapshot them.
 
     Returns the snapshot counts and one warning per campaign whose rates still exceed
     100 % (its inputs disagree: shown as they are, and said here).
@@ -91,6 +96,8 @@ def finish_campaigns(store: Store, campaign_ids: Sequence[str], now: datetime, r
             store.campaigns.update_one({"emailoctopus_id": cid}, {"$set": {"current_metrics.clicked_without_open": n}})
         counts = {k: v for k, v in current.items() if k != "last_updated"}
         counts["clicked_without_open"] = n
+        labelled = label_campaign(store, cid, automation)
+        counts.update({k: labelled[k] for k in AUTOMATION_COUNTS})
         metrics[cid] = counts
         bad = disagreeing(counts)
         if bad:

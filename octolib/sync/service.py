@@ -54,6 +54,8 @@ from octolib.errors import (
 from octolib.store import Store, iter_batches
 from octolib.store.locks import LockHeld, acquire_lock, new_owner, refresh_lock, release_lock
 from octolib.sync.compare import as_utc, canon
+from octolib.metrics.automation import AutomationThresholds
+from octolib.sync.automation import carried_automation, stale_campaigns
 from octolib.sync.derived import carried_clicked_without_open, finish_campaigns
 from octolib.sync.documents import (
     EVENT_TYPES,
@@ -203,8 +205,10 @@ class SyncService:
         lock_ttl_s: float = 300.0,
         resume_window: timedelta = timedelta(hours=24),
         workers: int | None = None,
+        automation: AutomationThresholds | None = None,
     ) -> None:
         self.store = store
+        self.automation = automation or AutomationThresholds()
         self.client = client
         self.event_types: tuple[str, ...] = EVENT_TYPES + (("sent",) if sent_events else ())
         self.clock = clock
@@ -504,7 +508,8 @@ class SyncService:
                     continue
                 # clicked_without_open is carried until the campaign's reports are read again
                 # (counted from the stored events for a store synced before it existed).
-                metrics[c.id] = dict(new, clicked_without_open=carried_clicked_without_open(self.store, c.id, old))
+                metrics[c.id] = dict(new, clicked_without_open=carried_clicked_without_open(self.store, c.id, old),
+                                     **carried_automation(old))
                 if old_counts is None or canon(old_counts) != canon(new):
                     changed.add(c.id)
 
@@ -585,6 +590,7 @@ class SyncService:
                 self._finish_campaigns([unit[0]])
                 self._checkpoint(step=True)
             self._finish_campaigns()
+            self._relabel_stale()
             self._checkpoint()
         finally:
             stream.close()
@@ -603,7 +609,7 @@ class SyncService:
         done = [cid for cid in campaign_ids if cid in self.rec.reports_pending
                 and all(self.rec.unit_key(cid, t) in self.rec.reports_done for t in self.event_types)]
         if done:
-            snaps, warnings = finish_campaigns(self.store, done, self.clock(), self.rec.run_id)
+            snaps, warnings = finish_campaigns(self.store, done, self.clock(), self.rec.run_id, self.automation)
             self._count("campaign_metrics_snapshots", snaps)
             for text in warnings:
                 self.rec.error("reports", text, level="warning")
@@ -614,6 +620,17 @@ class SyncService:
                     self.rec.summary_pending.append(cid)
                 for t in self.event_types:
                     self.rec.reports_done.discard(self.rec.unit_key(cid, t))
+
+    def _relabel_stale(self) -> None:
+        """Relabel automated activity of campaigns labelled under other rules or thresholds
+        (or never), from their stored events: no API request (octolib.sync.automation)."""
+        stale = [cid for cid in stale_campaigns(self.store, self.automation) if cid not in self.rec.reports_pending]
+        if stale:
+            snaps, warnings = finish_campaigns(self.store, stale, self.clock(), self.rec.run_id, self.automation)
+            self._count("campaign_metrics_snapshots", snaps)
+            for text in warnings:
+                self.rec.error("reports", text, level="warning")
+        self.rec.save(automation={"fingerprint": self.automation.fingerprint(), "relabelled_campaigns": len(stale)})
 
     def _stage_summary(self) -> None:
         """Engagement summaries of the contacts of re-read campaigns.
@@ -656,6 +673,7 @@ def run_sync(
     sent_events: bool = False,
     clock: Callable[[], datetime] = _utcnow,
     after: Callable[[Store], object] | None = None,
+    automation: AutomationThresholds | None = None,
 ) -> SyncResult:
     """Run one sync of the account behind ``client`` into ``store`` (see the module docstring).
 
@@ -664,7 +682,7 @@ def run_sync(
     ``after`` runs once the sync succeeded (the customer link step,
     :func:`octolib.customers.link.after_sync_hook`); its failure is logged, not the sync's.
     """
-    service = SyncService(store, client, sent_events=sent_events, clock=clock)
+    service = SyncService(store, client, sent_events=sent_events, clock=clock, automation=automation)
     result = service.run(full=full, only=only, trigger=trigger, user=user, progress=progress)
     if after is not None and result.ok:
         try:

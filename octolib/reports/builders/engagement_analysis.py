@@ -35,6 +35,7 @@ from octolib.metrics.engagement import (
     weekday_hour_heatmap,
 )
 from octolib.metrics.grouping import index_of
+from octolib.metrics.rate_specs import HUMAN_RATE_PAIRS, RATES, pooled_values
 from octolib.metrics.ratios import safe_ratio
 from octolib.reports.builders.common import (
     assemble,
@@ -119,7 +120,25 @@ def build(ctx: ReportContext, sections: Sequence[str] | None = None) -> ReportDo
     """The engagement analysis of ``ctx.partner`` for ``ctx.period``: the KPI table and the
     narrative, then ``sections`` (names of :data:`SECTIONS`, in the order given; all by default)."""
     chosen = plan(SECTIONS, sections, ctx.template.name)
-    return assemble(ctx, definitions_for(["time_to_open", "engaged_rate", "open_rate"]), chosen, prepare, key_figures, summary)
+    return assemble(ctx, definitions_for(["time_to_open", "engaged_rate", *HUMAN_RATE_NAMES]), chosen, prepare,
+                    key_figures, summary)
+
+
+#: The raw rates, the human rates beside them and the shares excluded (issue 14), in the
+#: key figures and the definitions.
+HUMAN_RATE_NAMES: tuple[str, ...] = tuple(
+    n for human, raw, share in HUMAN_RATE_PAIRS for n in (raw, human, share) if n is not None)
+
+
+def human_rate_rows(campaigns: dict[str, np.ndarray]) -> list[list[str]]:
+    """One key-figure row per rate of :data:`HUMAN_RATE_NAMES`, pooled over ``campaigns``:
+    the same :func:`~octolib.metrics.rate_specs.pooled_values` the pages use."""
+    values = pooled_values(campaigns, HUMAN_RATE_NAMES)
+    rows = []
+    for name in HUMAN_RATE_NAMES:
+        den = float(np.sum(np.atleast_1d(RATES[name].parts(campaigns)[1])))
+        rows.append([RATES[name].label, rate_cell(values[name], den)])
+    return rows
 
 
 def prepare(ctx: ReportContext) -> EngagementData | Nothing:
@@ -188,6 +207,7 @@ def key_figures(d: EngagementData) -> Table:
         ["Campaigns in the period", count_cell(len(d.campaigns["campaign_id"]))],
         ["Recipients who opened (per campaign, summed)", count_cell(int(d.is_open.sum()))],
         ["Recipients who clicked (per campaign, summed)", count_cell(int(d.is_click.sum()))],
+        *human_rate_rows(d.campaigns),
         # The median said as a reader takes it in; a half-life beside it (ln 2 x mean, pulled
         # up by the long tail) read as a contradiction (issue 16 #12).
         ["Half of all first opens came within", format_duration(d.dist.median_s)],
