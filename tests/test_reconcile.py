@@ -53,6 +53,7 @@ def test_planted_disagreement_is_found_named_and_measured(synced_store: Store) -
         assert kind == "warn" and "unique opens" in text and "differ by 7" in text
         # the run says so in its warnings too, naming the campaign
         assert any(target["id"] in e["message"] and "differ by 7" in e["message"] for e in run["errors"])
+        _pages_show_the_difference(synced_store, target, server)
         # other campaigns were not re-read (unchanged summaries): they keep their clean result
         others = synced_store.campaigns.count_documents({"reconciliation.status": "differ"})
         assert others == 1
@@ -62,3 +63,64 @@ def test_planted_disagreement_is_found_named_and_measured(synced_store: Store) -
         assert run["reconciliation"]["differ"] == [] and run["reconciliation"]["checked"] >= 1
         doc = synced_store.campaigns.find_one({"emailoctopus_id": target["id"]})
         assert doc["reconciliation"]["status"] == "agree"
+
+
+def _pages_show_the_difference(store: Store, target: dict[str, Any], server: FakeServer) -> None:
+    """The Sync page and the campaign detail say which campaign differs, in what and by how much."""
+    from octolib.dashboards import build_campaign_detail, build_sync
+    from octolib.dashboards.data import DashboardData
+
+    data = DashboardData(store, cache_dir=None)
+    page = build_sync(data, Settings(api_base=server.base_url, api_key=DEMO_API_KEY))
+    page.update()
+    html = page.reconciliation.value
+    assert 'data-reconciliation="warn"' in html and target["name"] in html and "differ by 7" in html
+    assert page.runs.rows[0]["reconciled"].startswith("differ in 1 of")
+    detail = build_campaign_detail(data, target["id"])
+    assert 'data-reconciliation="warn"' in detail.reconciliation.value
+    assert "unique opens: summary" in detail.reconciliation.value
+    other = next(c for c in store.campaigns.find({"status": "sent", "emailoctopus_id": {"$ne": target["id"]}}))
+    assert 'data-reconciliation="ok"' in build_campaign_detail(data, other["emailoctopus_id"]).reconciliation.value
+
+
+def test_the_pdf_footer_says_reconciled_or_names_the_partners_own_differing_campaign(synced_store: Store,
+                                                                                     tmp_path) -> None:
+    """Partner A's campaign differs (its summary is made to say 7 more unique opens than its stored
+    rows): A's PDF says so in the footer and names it with the difference; partner B's PDF says its
+    numbers are reconciled and never names A's campaign."""
+    from datetime import datetime, timezone
+
+    import pypdf
+
+    from octolib.reports.kit import build, make_context, write
+    from octolib.reports.partners import save_partner
+    from octolib.sync.reconcile import read_campaign_events, reconcile_campaign
+
+    store = synced_store
+    sent = list(store.campaigns.find({"status": "sent", "current_metrics.sent": {"$gt": 0},
+                                      "sent_at": {"$gte": datetime(2026, 1, 1)}}).sort("sent_at", 1))
+    only_a = sent[0]  # in the tiny account: sent to one list only
+    assert len(only_a["list_ids"]) == 1
+    lists = [only_a["list_ids"][0]] + [d["emailoctopus_id"] for d in store.lists.find({}, {"emailoctopus_id": 1})
+                                       if d["emailoctopus_id"] not in only_a["list_ids"]]
+    metrics = dict(only_a["current_metrics"], opened=only_a["current_metrics"]["opened"] + 7)
+    differences = reconcile_campaign(store, only_a["emailoctopus_id"], metrics,
+                                     read_campaign_events(store, only_a["emailoctopus_id"]),
+                                     datetime(2026, 11, 1, tzinfo=timezone.utc), "planted")
+    assert [d.as_dict()["by"] for d in differences] == [-7]
+    period = ("2026-01-01", "2026-10-31")
+    for slug, list_id in (("alpha", lists[0]), ("beta", lists[1])):
+        save_partner(store, {"slug": slug, "name": slug.title(), "campaigns": {"list_ids": [list_id]},
+                             "default_range": {"from": period[0], "to": period[1]}})
+    settings = Settings(data_dir=tmp_path / "out")
+    texts = {}
+    for slug in ("alpha", "beta"):
+        ctx = make_context(settings, store, "campaign_summary", slug, *period)
+        doc = build(ctx)
+        write(doc, tmp_path / slug, ctx)
+        reader = pypdf.PdfReader(str(tmp_path / slug / "campaign_summary.pdf"))
+        texts[slug] = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert "numbers differ in 1 campaign" in texts["alpha"]
+    assert only_a["name"] in texts["alpha"] and "differ by 7" in texts["alpha"]
+    assert "numbers reconciled" in texts["beta"] and "Reconciled at sync" in texts["beta"]
+    assert only_a["name"] not in texts["beta"] and "differ by" not in texts["beta"]

@@ -34,7 +34,8 @@ from typing import Any
 
 from octolib.store import Store, iter_batches
 
-__all__ = ["Difference", "CampaignEvents", "read_campaign_events", "compare_views", "reconcile_campaign",
+__all__ = ["Difference", "CampaignEvents", "read_campaign_events", "compare_views", "reconcile_campaign", "run_badge",
+           "differing_campaigns", "campaign_result", "results_for", "report_note",
            "describe", "badge_text", "AGREE", "DIFFER"]
 
 AGREE = "agree"
@@ -164,3 +165,90 @@ def badge_text(result: Mapping[str, Any] | None) -> tuple[str, str]:
     if result["status"] == AGREE:
         return "ok", "Numbers agree: summary, per-contact rows and link totals"
     return "warn", "Numbers differ — " + describe(result.get("differences") or [])
+
+
+def run_badge(run: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(kind, text) of one sync run's reconciliation, as the Sync page shows it.
+
+    >>> run_badge({"reconciliation": {"checked": 4, "differ": []}})
+    ('ok', 'Numbers agree: 4 campaigns reconciled (summary = per-contact rows = link totals)')
+    >>> run_badge({"reconciliation": {"checked": 4, "differ": [{"campaign_id": "c", "name": "May",
+    ...     "check": "unique opens", "summary": 9, "found": 2, "by": -7}]}})[1]
+    'Numbers differ in 1 of 4 campaigns reconciled — May: unique opens: summary 9, per-contact rows 2 (differ by 7)'
+    """
+    rec = (run or {}).get("reconciliation")
+    if not isinstance(rec, Mapping):
+        return "info", "Not reconciled: this run was made before syncs checked their numbers"
+    checked = int(rec.get("checked") or 0)
+    differ = list(rec.get("differ") or [])
+    if not checked:
+        return "info", ("No campaign's reports were read in this run, so none was reconciled "
+                        "(each campaign keeps the result of its last check)")
+    if not differ:
+        return "ok", f"Numbers agree: {checked} campaign{'s' if checked != 1 else ''} reconciled " \
+                     "(summary = per-contact rows = link totals)"
+    by_campaign: dict[str, list[Mapping[str, Any]]] = {}
+    for d in differ:
+        by_campaign.setdefault(str(d.get("name") or d.get("campaign_id")), []).append(d)
+    parts = "; ".join(f"{name}: {describe(ds)}" for name, ds in by_campaign.items())
+    return "warn", f"Numbers differ in {len(by_campaign)} of {checked} campaigns reconciled — {parts}"
+
+
+def differing_campaigns(store: Store) -> list[dict[str, Any]]:
+    """Campaigns whose last check found differences: ``{campaign_id, name, differences}``."""
+    docs = store.campaigns.find({"reconciliation.status": DIFFER},
+                                {"_id": 0, "emailoctopus_id": 1, "name": 1, "reconciliation": 1})
+    return [{"campaign_id": d["emailoctopus_id"], "name": d.get("name") or d["emailoctopus_id"],
+             "differences": (d.get("reconciliation") or {}).get("differences") or []} for d in docs]
+
+
+def campaign_result(store: Store, campaign_id: str) -> dict[str, Any] | None:
+    """The last reconciliation of one campaign (``None``: never checked)."""
+    doc = store.campaigns.find_one({"emailoctopus_id": campaign_id}, {"_id": 0, "reconciliation": 1})
+    result = (doc or {}).get("reconciliation")
+    return result if isinstance(result, dict) else None
+
+
+def results_for(store: Store, campaign_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """``{campaign_id, name, reconciliation}`` of the named campaigns (one query), in id order."""
+    ids = sorted({str(c) for c in campaign_ids})
+    if not ids:
+        return []
+    docs = store.campaigns.find({"emailoctopus_id": {"$in": ids}},
+                                {"_id": 0, "emailoctopus_id": 1, "name": 1, "reconciliation": 1})
+    by_id = {d["emailoctopus_id"]: d for d in docs}
+    return [{"campaign_id": cid, "name": (by_id.get(cid) or {}).get("name") or cid,
+             "reconciliation": (by_id.get(cid) or {}).get("reconciliation")} for cid in ids]
+
+
+def report_note(results: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """(footer words, sentence) a report prints about its campaigns' reconciliation.
+
+    Only the campaigns given are named, so a partner's report names only its own.
+
+    >>> ok = {"status": "agree", "differences": []}
+    >>> report_note([{"name": "May", "reconciliation": ok}])
+    ('numbers reconciled', 'Reconciled at sync: for each of the 1 campaigns in this report, the summary, the per-contact rows and the link totals agree.')
+    >>> bad = {"status": "differ", "differences": [{"check": "unique clicks", "summary": 5, "found": 4, "by": -1}]}
+    >>> report_note([{"name": "May", "reconciliation": ok}, {"name": "June", "reconciliation": bad}])[0]
+    'numbers differ in 1 campaign (see "About these numbers")'
+    """
+    if not results:
+        return "", ""
+    differ = [r for r in results if (r.get("reconciliation") or {}).get("status") == DIFFER]
+    unchecked = [r for r in results if (r.get("reconciliation") or {}).get("status") not in (AGREE, DIFFER)]
+    n = len(results)
+    if differ:
+        parts = "; ".join(f"{r['name']}: {describe((r.get('reconciliation') or {}).get('differences') or [])}"
+                          for r in differ)
+        return (f"numbers differ in {len(differ)} campaign{'s' if len(differ) != 1 else ''} "
+                '(see "About these numbers")',
+                f"Not reconciled: the summary, the per-contact rows and the link totals disagree for {parts}. "
+                "The report prints the summary's numbers, as EmailOctopus reports them.")
+    if unchecked:
+        return (f"{len(unchecked)} campaign{'s' if len(unchecked) != 1 else ''} not yet reconciled",
+                f"{len(unchecked)} of the {n} campaigns in this report were synced before syncs checked their "
+                "numbers; the others' summary, per-contact rows and link totals agree.")
+    return ("numbers reconciled",
+            f"Reconciled at sync: for each of the {n} campaigns in this report, the summary, the per-contact rows "
+            "and the link totals agree.")
