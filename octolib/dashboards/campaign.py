@@ -20,6 +20,7 @@ from octolib import charts, metrics
 from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData
+from octolib.dashboards.providers import provider_html, provider_view
 from octolib.dashboards.rates import RATE_CHOICES
 from octolib.dashboards.widgets import Chart, Column, DataTable, esc, fmt_time, kpi_cards, message_html, section
 from octolib.metrics import RATES, format_count, format_delta, format_rate
@@ -82,6 +83,7 @@ class CampaignDetailPage(Dashboard):
         self.curve_metric = w.ToggleButtons(options=[("Opens", "opened"), ("Clicks", "clicked")], value="opened",
                                             style={"button_width": "70px"})
         self.links_chart = Chart("Links")
+        self.providers_html = w.HTML()  # deliverability by mailbox provider (dashboards/providers.py)
         self.link_table = DataTable([
             Column("url", "Destination"),
             Column("clicked_total", "Clicks", kind="count"),
@@ -104,6 +106,7 @@ class CampaignDetailPage(Dashboard):
             w.HBox([self.funnel_chart.widget, self.rates_html], layout=w.Layout(flex_flow="row wrap")),
             section("After sending"), self.curve_metric, self.curve_chart.widget,
             section("Links"), self.links_chart.widget, self.link_table.widget,
+            section("Deliverability by mailbox provider"), self.providers_html,
             section("Contacts"), self.event_type, self.contacts.widget,
         ])
         self.body.children = [self.picker, self.details]
@@ -232,6 +235,7 @@ class CampaignDetailPage(Dashboard):
         self._mine = {k: v[mine] for k, v in self._events.items()}
         self._draw_curve()
         self._draw_links()
+        self._draw_providers()
         self._show_contacts()
 
     def _show_reconciliation(self) -> None:
@@ -329,6 +333,12 @@ class CampaignDetailPage(Dashboard):
              "clicked_unique": int(stats.clicked_unique[k]), "click_share": float(stats.click_share[k]),
              "variants": int(stats.variants[k])}
             for k in range(len(stats))])
+
+    def _draw_providers(self) -> None:
+        if str(self.table.cols["status"][self.row]) not in SENT_STATUSES:
+            self.providers_html.value = '<div class="octo-muted">Not sent: no deliverability yet.</div>'
+            return
+        self.providers_html.value = provider_html(provider_view(self.data, [self.campaign_id or ""]))
 
     def _show_contacts(self) -> None:
         if not self.campaign_id:
