@@ -1,5 +1,6 @@
 """Sync: a "Sync now" button that runs the incremental sync in the background, with a live
-progress bar per stage, and the last runs with status, counts, duration and errors.
+progress bar per stage, the last runs with status, counts, duration and errors, and the recent
+activity of ``audit_log`` (who did what; see :mod:`octolib.audit`).
 
 The sync runs on a worker thread with its own store connection (the embedded store is tied
 to the thread that opened it) and its own API client; the kernel's main thread stays free,
@@ -26,7 +27,9 @@ from typing import Any
 
 import ipywidgets as w
 
+from octolib import audit
 from octolib.config import Settings
+from octolib.dashboards.identity import UNKNOWN_ANALYST, current_analyst
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData, latest_sync, recent_runs
 from octolib.dashboards.widgets import Column, DataTable, esc, message_html, section
@@ -35,12 +38,15 @@ from octolib.vocabulary import STAGE_LABELS
 from octolib.metrics.display import plural
 from octolib.sync.reconcile import differing_campaigns, describe, run_badge
 
-__all__ = ["SyncPage", "WidgetSyncService", "StageBar", "build_sync", "sync_page", "STAGE_LABELS"]
+__all__ = ["SyncPage", "WidgetSyncService", "StageBar", "build_sync", "sync_page", "STAGE_LABELS", "activity_rows"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds after a run of this page ends during which "Sync now" is refused (a double-click).
 COOLDOWN_S = 3.0
+
+#: How many audit records the activity section lists.
+ACTIVITY_LIMIT = 50
 
 
 
@@ -178,10 +184,12 @@ class SyncPage(Dashboard):
     def __init__(self, data: DashboardData, settings: Settings,
                  client_factory: Callable[[Settings], Any] | None = None,
                  store_factory: Callable[[Settings], Any] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 analyst: Callable[[], str] = current_analyst) -> None:
         super().__init__(data, "Sync", "sync")
         self.settings = settings
         self.clock = clock
+        self.analyst = analyst
         self._ended_at: float | None = None
         self.client_factory = client_factory or _default_client
         self.store_factory = store_factory or _default_store
@@ -204,6 +212,12 @@ class SyncPage(Dashboard):
             Column("reconciled", "Reconciliation"),
         ], page_size=10, default_sort="started_at", csv_name="sync-runs.csv", tz=data.tz,
             empty_text="No sync has run yet.")
+        self.activity = DataTable([
+            Column("at", "When", kind="datetime"),
+            Column("actor", "Who"),
+            Column("sentence", "What happened", sortable=False),
+        ], page_size=15, default_sort="at", csv_name="activity.csv", tz=data.tz,
+            empty_text="Nothing recorded yet.")
         self.running = False
         self.result: Any = None
         self.error: BaseException | None = None
@@ -220,7 +234,12 @@ class SyncPage(Dashboard):
             self.outcome,
             section("Do the numbers agree?"), self.reconciliation,
             section("Last runs"), self.refresh_button, self.runs.widget,
+            section("Recent activity"),
+            w.HTML('<div class="octo-muted">Who did what, newest first: sign-ins, syncs, reports and '
+                   'partner changes, by the analyst who was signed in.</div>'),
+            self.activity.widget,
         ]
+        self.activity.set_rows(activity_rows(audit.recent(data.store, ACTIVITY_LIMIT)))
         self.ready()
 
     # -- starting -------------------------------------------------------------------------
@@ -239,6 +258,9 @@ class SyncPage(Dashboard):
             self.say("warn", f"A sync is already running ({holder}). Only one sync runs at a time; "
                              "try again when it has finished.")
             return False
+        actor = self.analyst()
+        full = bool(self.full.value)
+        audit.record(self.data.store, actor=actor, action="sync_started", full=full)
         self.say("info", "Sync started…")
         self.outcome.value = ""
         for bar in self.bars.values():
@@ -248,7 +270,7 @@ class SyncPage(Dashboard):
         self.run_button.disabled = True
         self.run_button.description = "Syncing…"
         self._started = self.clock()
-        self._thread = threading.Thread(target=self._work, args=(bool(self.full.value),), name="octo-dashboard-sync",
+        self._thread = threading.Thread(target=self._work, args=(full, actor), name="octo-dashboard-sync",
                                         daemon=True)
         self._thread.start()
         return True
@@ -271,16 +293,18 @@ class SyncPage(Dashboard):
         when = since.strftime("%H:%M UTC") if isinstance(since, datetime) else "?"
         return f"{owner.get('label') or 'another process'}, since {when}"
 
-    def _work(self, full: bool) -> None:
+    def _work(self, full: bool, actor: str | None = None) -> None:
         store = client = None
         runs: list[dict[str, Any]] | None = None
+        activity: list[audit.AuditRecord] | None = None
         latest = None
         recon: str | None = None
         try:
             store = self.store_factory(self.settings)
             client = self.client_factory(self.settings)
             service = _service_class()(store, client, sent_events=self.settings.sync_sent_events, bars=self.bars)
-            self.result = service.run(full=full, trigger="dashboard", user=None, progress=True)
+            self.result = service.run(full=full, trigger="dashboard",
+                                      user=actor if actor != UNKNOWN_ANALYST else None, progress=True)
         except BaseException as exc:  # noqa: BLE001 - reported on the page
             self.error = exc
             if type(exc).__name__ != "SyncBusy":
@@ -292,6 +316,7 @@ class SyncPage(Dashboard):
                     runs = recent_runs(store, 20)
                     latest = latest_sync(store)
                     recon = _reconciliation_html(runs[0] if runs else None, differing_campaigns(store))
+                    activity = audit.recent(store, ACTIVITY_LIMIT)
                 except Exception:  # noqa: BLE001 - the runs table is secondary
                     log.exception("could not read the runs after the sync")
             for closing in (client, store):
@@ -300,9 +325,10 @@ class SyncPage(Dashboard):
                         closing.close()
                 except Exception:  # noqa: BLE001
                     pass
-            self._finished(runs, latest, recon)
+            self._finished(runs, latest, activity, recon)
 
-    def _finished(self, runs: list[dict[str, Any]] | None, latest: Any, recon: str | None = None) -> None:
+    def _finished(self, runs: list[dict[str, Any]] | None, latest: Any,
+                  activity: list[audit.AuditRecord] | None = None, recon: str | None = None) -> None:
         """On the worker thread, after the run: show the outcome and the runs. Touches no
         store (the page's connection belongs to the kernel's main thread)."""
         self._ended_at = self.clock()
@@ -340,6 +366,8 @@ class SyncPage(Dashboard):
             self.runs.set_rows(_run_rows(runs))
         if recon is not None:
             self.reconciliation.value = recon
+        if activity is not None:
+            self.activity.set_rows(activity_rows(activity))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the worker thread; True if it finished (tests and scripts)."""
@@ -355,6 +383,7 @@ class SyncPage(Dashboard):
         self.runs.set_rows(_run_rows(runs))
         self.reconciliation.value = _reconciliation_html(runs[0] if runs else None,
                                                          differing_campaigns(self.data.store))
+        self.activity.set_rows(activity_rows(audit.recent(self.data.store, ACTIVITY_LIMIT)))
 
 
 def _reconciliation_html(run: dict[str, Any] | None, differing: list[dict[str, Any]]) -> str:
@@ -371,6 +400,11 @@ def _reconciliation_html(run: dict[str, Any] | None, differing: list[dict[str, A
         out += ('<div class="octo-muted">Still differing since an earlier sync (their reports have not changed '
                 f'since):</div><ul data-list="differing">{items}</ul>')
     return out + "</div>"
+
+
+def activity_rows(records: list[audit.AuditRecord]) -> list[dict[str, Any]]:
+    """Rows of the activity table: when, who, and the record as a sentence."""
+    return [{"at": r.at, "actor": r.actor or "", "sentence": r.sentence} for r in records]
 
 
 def _run_rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
