@@ -57,6 +57,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_SMTP_STARTTLS", "1", "1 = upgrade the SMTP connection with STARTTLS (refuse to send if the server cannot)."),
     Setting("OCTO_RETENTION_DAYS", "90", "Metric snapshots older than this many days are thinned to one per campaign per day by `octo retention`."),
     Setting("OCTO_SETTLED_HOURS", "72", "Hours after sending before a campaign is judged; younger or still-sending campaigns are shown as \"in progress\" and left out of medians, rankings, flags, trends and comparisons."),
+    # flags worth reading (issue 14, octolib/metrics/flags.py)
+    Setting("OCTO_FLAG_BOUNCE_RATE", "0.02", "A campaign is flagged when its bounce rate (of sent) is above this ratio (0.02 = 2 %)."),
+    Setting("OCTO_FLAG_COMPLAINT_RATE", "0.001", "A campaign is flagged when its complaint rate (of delivered) is above this ratio (0.001 = 0.1 %)."),
+    Setting("OCTO_FLAG_OPEN_DROP_SIGMA", "2", "A campaign is flagged when its open rate is this many standard deviations below its list's median of the previous 10 settled campaigns."),
+    Setting("OCTO_FLAG_MIN_RECIPIENTS", "50", "Campaigns with fewer recipients than this are never flagged (small numbers swing a lot)."),
+    Setting("OCTO_FLAGS_SHOWN", "5", "How many flags the overview shows before \"show all\" (the most important first)."),
+    Setting("OCTO_FLAG_HALF_LIFE_DAYS", "30", "Ranking of flags: a flag this many days older than another, equally severe, counts half as much."),
 )
 
 
@@ -96,6 +103,13 @@ class Settings:
     smtp_starttls: bool = True
     retention_days: float = 90.0
     settled_hours: float = 72.0
+    # flags worth reading (issue 14, octolib/metrics/flags.py)
+    flag_bounce_rate: float = 0.02
+    flag_complaint_rate: float = 0.001
+    flag_open_drop_sigma: float = 2.0
+    flag_min_recipients: int = 50
+    flags_shown: int = 5
+    flag_half_life_days: float = 30.0
 
     @classmethod
     def from_env(
@@ -155,6 +169,12 @@ class Settings:
             smtp_starttls=_truthy(get("OCTO_SMTP_STARTTLS")),
             retention_days=float(number("OCTO_RETENTION_DAYS", float)),
             settled_hours=float(number("OCTO_SETTLED_HOURS", float)),
+            flag_bounce_rate=float(number("OCTO_FLAG_BOUNCE_RATE", float)),
+            flag_complaint_rate=float(number("OCTO_FLAG_COMPLAINT_RATE", float)),
+            flag_open_drop_sigma=float(number("OCTO_FLAG_OPEN_DROP_SIGMA", float)),
+            flag_min_recipients=int(number("OCTO_FLAG_MIN_RECIPIENTS", int)),
+            flags_shown=int(number("OCTO_FLAGS_SHOWN", int)),
+            flag_half_life_days=float(number("OCTO_FLAG_HALF_LIFE_DAYS", float)),
         )
         settings.validate_timezone()
         return settings
