@@ -75,6 +75,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_AUTOMATION_CLICK_BURST", "3", "Rule `click_send_burst`: at least this many clicks in the window, in the sending period, make bot clicks."),
     Setting("OCTO_AUTOMATION_SAME_SECOND", "3", "Rule `click_same_second`: at least this many contacts of one campaign clicking in the same second make bot clicks (a gateway's batch scan)."),
     Setting("OCTO_AUTOMATION_CLICK_BEFORE_OPEN_S", "3600", "Rule `click_before_open`: a click this many seconds or more before the same contact's open is a bot click. Changing any OCTO_AUTOMATION_* value relabels the stored events at the next sync."),
+    # flags worth reading (issue 14, octolib/metrics/flags.py)
+    Setting("OCTO_FLAG_BOUNCE_RATE", "0.02", "A campaign is flagged when its bounce rate (of sent) is above this ratio (0.02 = 2 %)."),
+    Setting("OCTO_FLAG_COMPLAINT_RATE", "0.001", "A campaign is flagged when its complaint rate (of delivered) is above this ratio (0.001 = 0.1 %)."),
+    Setting("OCTO_FLAG_OPEN_DROP_SIGMA", "2", "A campaign is flagged when its open rate is this many standard deviations below its list's median of the previous 10 settled campaigns."),
+    Setting("OCTO_FLAG_MIN_RECIPIENTS", "50", "Campaigns with fewer recipients than this are never flagged (small numbers swing a lot)."),
+    Setting("OCTO_FLAGS_SHOWN", "5", "How many flags the overview shows before \"show all\" (the most important first)."),
+    Setting("OCTO_FLAG_HALF_LIFE_DAYS", "30", "Ranking of flags: a flag this many days older than another, equally severe, counts half as much."),
 )
 
 
@@ -138,6 +145,13 @@ class Settings:
     automation_click_burst: int = 3
     automation_same_second: int = 3
     automation_click_before_open_s: float = 3600.0
+    # flags worth reading (issue 14, octolib/metrics/flags.py)
+    flag_bounce_rate: float = 0.02
+    flag_complaint_rate: float = 0.001
+    flag_open_drop_sigma: float = 2.0
+    flag_min_recipients: int = 50
+    flags_shown: int = 5
+    flag_half_life_days: float = 30.0
 
     @classmethod
     def from_env(
@@ -213,6 +227,12 @@ class Settings:
             automation_click_burst=int(number("OCTO_AUTOMATION_CLICK_BURST", int)),
             automation_same_second=int(number("OCTO_AUTOMATION_SAME_SECOND", int)),
             automation_click_before_open_s=float(number("OCTO_AUTOMATION_CLICK_BEFORE_OPEN_S", float)),
+            flag_bounce_rate=float(number("OCTO_FLAG_BOUNCE_RATE", float)),
+            flag_complaint_rate=float(number("OCTO_FLAG_COMPLAINT_RATE", float)),
+            flag_open_drop_sigma=float(number("OCTO_FLAG_OPEN_DROP_SIGMA", float)),
+            flag_min_recipients=int(number("OCTO_FLAG_MIN_RECIPIENTS", int)),
+            flags_shown=int(number("OCTO_FLAGS_SHOWN", int)),
+            flag_half_life_days=float(number("OCTO_FLAG_HALF_LIFE_DAYS", float)),
         )
         settings.validate_timezone()
         return settings

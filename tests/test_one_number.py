@@ -230,5 +230,7 @@ def test_inputs_that_still_disagree_are_stored_as_they_are_and_warned_about(tmp_
     assert counts.inserted == 1
     snap = store.campaign_metrics_snapshots.find_one({"campaign_id": "c1"})
     assert snap["rates"]["click_to_open_rate"] == 1.5 and snap["metrics"]["clicked_without_open"] == 0
-    assert len(warnings) == 1 and "c1" in warnings[0] and "click_to_open_rate" in warnings[0]
+    # two warnings: the reconciliation (rows vs summary, octolib.sync.reconcile) and the rate above 100 %
+    assert len(warnings) == 2 and all("c1" in w for w in warnings)
+    assert "differ by 3" in warnings[0] and "click_to_open_rate" in warnings[1]
     store.close()

@@ -19,6 +19,7 @@ import numpy as np
 
 from octolib.config import Settings
 from octolib.dashboards.data import DashboardData, local_day_bounds
+from octolib.metrics.flags import FlagThresholds
 from octolib.dashboards.widgets import IsoDateInput, Page
 from octolib.errors import OctoError
 
@@ -58,9 +59,17 @@ def open_data(settings: Settings, *, clock: Callable[[], datetime] | None = None
         logger.removeHandler(capture)
     kwargs: dict[str, Any] = {"tz": settings.timezone, "cache_dir": cache_dir_for(settings),
                               "settled_hours": settings.settled_hours}
+    kwargs.update(flag_thresholds=flag_thresholds(settings), flags_shown=settings.flags_shown,
+                  flag_half_life_days=settings.flag_half_life_days)
     if clock is not None:
         kwargs["clock"] = clock
     return DashboardData(store, **kwargs), capture.messages
+
+
+def flag_thresholds(settings: Settings) -> FlagThresholds:
+    """The flag thresholds the ``OCTO_FLAG_*`` settings choose (the rest keep their defaults)."""
+    return FlagThresholds(bounce_rate=settings.flag_bounce_rate, complaint_rate=settings.flag_complaint_rate,
+                          open_drop_sigma=settings.flag_open_drop_sigma, min_denominator=settings.flag_min_recipients)
 
 
 def page_for_settings(title: str, active: str, build: Callable[..., Page], settings: Settings,

@@ -21,9 +21,11 @@ from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData
 from octolib.dashboards.human import human_cards
+from octolib.dashboards.providers import provider_html, provider_view
 from octolib.dashboards.rates import RATE_CHOICES
-from octolib.dashboards.widgets import Chart, Column, DataTable, esc, fmt_time, kpi_cards, section
+from octolib.dashboards.widgets import Chart, Column, DataTable, esc, fmt_time, kpi_cards, message_html, section
 from octolib.metrics import RATES, format_count, format_delta, format_rate
+from octolib.sync.reconcile import badge_text, campaign_result
 from octolib.vocabulary import SENT_STATUSES
 
 __all__ = ["CampaignDetailPage", "build_campaign_detail", "campaign_page", "campaign_id_from_query"]
@@ -74,6 +76,7 @@ class CampaignDetailPage(Dashboard):
         self.picker = w.Dropdown(description="Campaign", layout=w.Layout(width="560px"))
         self.header = w.HTML()
         self.cards = w.HTML()
+        self.reconciliation = w.HTML()  # do the summary, the per-contact rows and the links agree?
         self.funnel_chart = Chart("Funnel", width=560)
         self.rates_html = w.HTML()
         self.comparison: list[dict[str, Any]] = []
@@ -81,6 +84,7 @@ class CampaignDetailPage(Dashboard):
         self.curve_metric = w.ToggleButtons(options=[("Opens", "opened"), ("Clicks", "clicked")], value="opened",
                                             style={"button_width": "70px"})
         self.links_chart = Chart("Links")
+        self.providers_html = w.HTML()  # deliverability by mailbox provider (dashboards/providers.py)
         self.link_table = DataTable([
             Column("url", "Destination"),
             Column("clicked_total", "Clicks", kind="count"),
@@ -99,10 +103,11 @@ class CampaignDetailPage(Dashboard):
             csv_name="contacts.csv", default_sort="occurred_at", default_descending=False, tz=data.tz,
             empty_text="Nobody.")
         self.details = w.VBox([
-            self.header, self.cards,
+            self.header, self.cards, self.reconciliation,
             w.HBox([self.funnel_chart.widget, self.rates_html], layout=w.Layout(flex_flow="row wrap")),
             section("After sending"), self.curve_metric, self.curve_chart.widget,
             section("Links"), self.links_chart.widget, self.link_table.widget,
+            section("Deliverability by mailbox provider"), self.providers_html,
             section("Contacts"), self.event_type, self.contacts.widget,
         ])
         self.body.children = [self.picker, self.details]
@@ -215,6 +220,7 @@ class CampaignDetailPage(Dashboard):
             ("Unsubscribes", format_count(c["unsubscribed"][i]), f"{format_rate(r.unsubscribe_rate[i], 2)}"),
             ("Complaints", format_count(c["spam_complaints"][i]), f"{format_rate(r.complaint_rate[i], 2)}"),
         ])
+        self._show_reconciliation()
         if str(c["status"][i]) not in SENT_STATUSES or int(c["sent"][i]) == 0:
             self.say("info", f"This campaign is {c['status'][i]}: it has no results yet.")
         elif t.in_progress[i] or int(c["opened"][i]) == 0:
@@ -231,7 +237,17 @@ class CampaignDetailPage(Dashboard):
         self._mine = {k: v[mine] for k, v in self._events.items()}
         self._draw_curve()
         self._draw_links()
+        self._draw_providers()
         self._show_contacts()
+
+    def _show_reconciliation(self) -> None:
+        """The badge of :mod:`octolib.sync.reconcile`: agree, or which numbers differ and by how much."""
+        if str(self.table.cols["status"][self.row]) not in SENT_STATUSES:
+            self.reconciliation.value = ""
+            return
+        kind, text = badge_text(campaign_result(self.data.store, self.campaign_id or ""))
+        self.reconciliation.value = (f'<div data-reconciliation="{esc(kind)}">'
+                                     f'{message_html("info" if kind == "muted" else kind, text)}</div>')
 
     def _in_progress_text(self) -> str:
         t, i = self.table, self.row
@@ -319,6 +335,12 @@ class CampaignDetailPage(Dashboard):
              "clicked_unique": int(stats.clicked_unique[k]), "click_share": float(stats.click_share[k]),
              "variants": int(stats.variants[k])}
             for k in range(len(stats))])
+
+    def _draw_providers(self) -> None:
+        if str(self.table.cols["status"][self.row]) not in SENT_STATUSES:
+            self.providers_html.value = '<div class="octo-muted">Not sent: no deliverability yet.</div>'
+            return
+        self.providers_html.value = provider_html(provider_view(self.data, [self.campaign_id or ""]))
 
     def _show_contacts(self) -> None:
         if not self.campaign_id:

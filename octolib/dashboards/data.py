@@ -231,9 +231,16 @@ class DashboardData:
         cache_dir: Path | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         settled_hours: float = metrics.DEFAULT_SETTLED_HOURS,
+        flag_thresholds: metrics.FlagThresholds | None = None,
+        flags_shown: int = 5,
+        flag_half_life_days: float = 30.0,
     ) -> None:
         self.store = store
         self.settled_hours = settled_hours
+        # flags worth reading (OCTO_FLAG_*): the thresholds, how many the overview shows, the ranking's half-life
+        self.flag_thresholds = flag_thresholds or metrics.FlagThresholds()
+        self.flags_shown = flags_shown
+        self.flag_half_life_days = flag_half_life_days
         self.tz = tz or "UTC"
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.clock = clock
@@ -339,7 +346,7 @@ class DashboardData:
         as_of = self.as_of()
         settled = metrics.settled(cols["status"], cols["sent_at"], as_of, self.settled_hours)
         started = metrics.in_progress(cols["status"], cols["sent_at"], as_of, self.settled_hours)
-        flags = metrics.campaign_flags(rates, cols["list_id"], cols["sent_at"], eligible=settled)
+        flags = metrics.campaign_flags(rates, cols["list_id"], cols["sent_at"], self.flag_thresholds, eligible=settled)
         return CampaignTable(cols, rates, flags, self.list_names(), settled, started)
 
     def events(self, event_types: Iterable[str] = EVENT_TYPES) -> dict[str, np.ndarray]:

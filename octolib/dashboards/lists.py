@@ -11,8 +11,10 @@ from octolib import charts, metrics
 from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData
+from octolib.dashboards.providers import provider_html, provider_view
 from octolib.dashboards.widgets import Chart, Column, DataTable, esc, section
 from octolib.metrics import format_count
+from octolib.vocabulary import SENT_STATUSES
 
 __all__ = ["ListsPage", "build_lists", "lists_page"]
 
@@ -63,6 +65,7 @@ class ListsPage(Dashboard):
         ], page_size=30, csv_name="list-fields.csv", default_sort="list", default_descending=False, tz=data.tz,
             empty_text="No custom fields.")
         self.tags_html = w.HTML()
+        self.providers_html = w.HTML()  # deliverability by mailbox provider of the picked list's campaigns
         self.tags: dict[str, int] = {}
         self.body.children = [
             self.table.widget,
@@ -73,6 +76,8 @@ class ListsPage(Dashboard):
             self.engagement_chart.widget,
             section("Fields"), self.fields_table.widget,
             section("Tags"), self.tags_html,
+            section("Deliverability by mailbox provider (campaigns sent to the list chosen above)"),
+            self.providers_html,
         ]
         self._fill_menu()
         self.list_pick.observe(lambda _: self.guard(self._draw_list)(), "value")
@@ -160,6 +165,22 @@ class ListsPage(Dashboard):
                                     f"<tr><th>Tag</th><th class='num'>Contacts</th></tr>{items}</table>")
         else:
             self.tags_html.value = f'<div class="octo-empty">No tags on {esc(name)}.</div>'
+        self._draw_providers(pick)
+
+    def _draw_providers(self, pick: str | None) -> None:
+        """Per provider, summed over the campaigns sent to ``pick`` (every sent campaign for all lists)."""
+        t = self.data.campaigns()
+        ids = t.cols["campaign_id"]
+        sent = np.isin(t.cols["status"], SENT_STATUSES) & (np.asarray(t.cols["sent"]) > 0)
+        if pick not in (None, ALL):
+            sent &= np.array([pick in (lists or ()) for lists in t.cols["list_ids"]], dtype=bool)
+        chosen = [str(c) for c in ids[sent]]
+        if not chosen:
+            self.providers_html.value = '<div class="octo-empty">No campaign has been sent to this list yet.</div>'
+            return
+        self.providers_html.value = (f'<div class="octo-muted">Summed over {format_count(len(chosen))} sent '
+                                     f'campaign{"s" if len(chosen) != 1 else ""}.</div>'
+                                     + provider_html(provider_view(self.data, chosen)))
 
 
 def build_lists(data: DashboardData) -> ListsPage:

@@ -19,9 +19,12 @@ from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, DateRange, page_for_settings
 from octolib.dashboards.data import DashboardData, in_window
 from octolib.dashboards.human import human_cards, human_rate_values
+from octolib.dashboards.flag_review import dismiss, dismissals, dismissed_text
+from octolib.dashboards.identity import current_analyst
 from octolib.dashboards.rates import RATE_CHOICES, rate_choice
 from octolib.dashboards.widgets import Chart, esc, fmt_time, kpi_cards, section
 from octolib.metrics import format_count, format_rate
+from octolib.metrics.flags import Flag, flag_items, group_flags, rank_flags
 from octolib.vocabulary import SENT_STATUSES
 
 __all__ = ["OverviewPage", "build_overview", "overview_page"]
@@ -49,6 +52,15 @@ class OverviewPage(Dashboard):
         self.rankings = w.HTML()
         self.pending_box = w.HTML()
         self.flag_box = w.HTML()
+        # flags worth reading: ranked, grouped, the top few unless "show all", each dismissable
+        self.flag_group = w.ToggleButtons(options=[("By campaign", "campaign"), ("By list", "list")],
+                                          value="campaign", style={"button_width": "100px"})
+        self.flag_show_all = w.ToggleButton(value=False, description="Show all", layout=w.Layout(width="110px"))
+        self.flag_rows = w.VBox()
+        self.flag_items: list[Flag] = []  # ranked, not dismissed, in the period
+        self.dismissed: list[Flag] = []  # the period's flags an analyst dismissed
+        self.flag_group.observe(lambda _: self.guard(self._draw_flags)(), "value")
+        self.flag_show_all.observe(lambda _: self.guard(self._draw_flags)(), "value")
         self.kpis: dict[str, Any] = {}
         self.best: list[str] = []
         self.worst: list[str] = []
@@ -62,7 +74,7 @@ class OverviewPage(Dashboard):
             self.cards,
             section("Trend"), self.trend.widget,
             section("Best and worst campaigns"), self.rankings,
-            section("Flags"), self.flag_box,
+            section("Flags"), w.HBox([self.flag_group, self.flag_show_all]), self.flag_box, self.flag_rows,
             section("In progress"), self.pending_box,
         ]
         self.ready()
@@ -158,20 +170,79 @@ class OverviewPage(Dashboard):
             self.worst = [str(t.cols["campaign_id"][idx[i]]) for i in ranking.bottom]
             self.rankings.value = self._rank_html(ranking.top, ranking.bottom, idx, values, choice.label)
         # flags
-        per_campaign = t.flag_messages()
-        flagged = [i for i in np.flatnonzero(t.flags.any & sel)]
-        self.flags = [m for i in flagged for m in per_campaign.get(int(i), [])]
-        if self.flags:
-            items = "".join(
-                f'<li><a href="campaign.ipynb?id={esc(t.cols["campaign_id"][i])}">{esc(m)}</a></li>'
-                for i in flagged for m in per_campaign.get(int(i), []))
-            self.flag_box.value = f'<ul class="octo-flag-list">{items}</ul>'
-        else:
-            self.flag_box.value = '<div class="octo-muted">No flags in this period: bounces, complaints and open ' \
-                                  'rates are within their thresholds.</div>'
+        self._rank_flags(sel)
         if not eligible.any():
             self.say("info", "Every campaign in this period has fewer than "
                              f"{metrics.SMALL_DENOMINATOR} recipients for this rate, so none is ranked.")
+
+    # -- flags ---------------------------------------------------------------------------
+
+    def _rank_flags(self, sel: np.ndarray) -> None:
+        """The period's flags, most important first (severity and recency), without dismissed ones."""
+        t = self.table
+        items = flag_items(t.flags, t.cols["campaign_id"], t.cols["name"], t.cols["list_id"], t.cols["sent_at"], sel)
+        ranked = rank_flags(items, self.data.as_of(), self.data.flag_half_life_days)
+        gone = dismissals(self.data.store)
+        self.flag_items = [f for f in ranked if f.key not in gone]
+        self.dismissed = [f for f in ranked if f.key in gone]
+        self.flags = [f"{f.campaign}: {f.text}" for f in self.flag_items]
+        self._draw_flags()
+
+    def _draw_flags(self) -> None:
+        items = self.flag_items
+        if not items:
+            self.flag_box.value = ('<div class="octo-muted">No flags in this period: bounces, complaints and open '
+                                   'rates are within their thresholds'
+                                   + (f' ({len(self.dismissed)} dismissed)' if self.dismissed else '') + '.</div>')
+            self.flag_rows.children = ()
+            return
+        top = self.data.flags_shown
+        shown = items if self.flag_show_all.value else items[:top]
+        keep = {f.key for f in shown}
+        by = self.flag_group.value
+        names = self.data.list_names()
+        groups = [(k, [f for f in fs if f.key in keep]) for k, fs in group_flags(items, by)]
+        rows: list[w.Widget] = []
+        for key, fs in groups:
+            if not fs:
+                continue
+            head = (f'<a href="campaign.ipynb?id={esc(key)}">{esc(fs[0].campaign)}</a>' if by == "campaign"
+                    else esc(names.get(key, key) or "(no list)"))
+            rows.append(w.HTML(f'<div class="octo-flag-group" data-group="{esc(key)}"><b>{head}</b></div>'))
+            for f in fs:
+                button = w.Button(description="Dismiss", layout=w.Layout(width="90px"),
+                                  tooltip="Seen, nothing to do: hide this flag (recorded with your name)")
+                button.on_click(lambda _, key=f.key: self.guard(self.dismiss)(key))
+                where = "" if by == "campaign" else (
+                    f'<a href="campaign.ipynb?id={esc(f.campaign_id)}">{esc(f.campaign)}</a>: ')
+                rows.append(w.HBox([button, w.HTML(
+                    f'<div class="octo-flag" data-flag="{esc(f.key)}" data-rule="{esc(f.rule)}">{where}'
+                    f'{esc(f.text)}</div>')], layout=w.Layout(align_items="center", margin="0 0 0 16px")))
+        more = len(items) - len(shown)
+        note = (f"{len(items)} flag{'s' if len(items) != 1 else ''}, most important first (how far past its threshold, "
+                "weighted by rule, and how recent)")
+        if more:
+            note += f"; the top {len(shown)} are shown, “Show all” lists {more} more"
+        if self.dismissed:
+            note += f"; {len(self.dismissed)} dismissed"
+        self.flag_box.value = f'<div class="octo-muted" data-flags="{len(items)}">{esc(note)}.</div>'
+        self.flag_rows.children = tuple(rows)
+
+    def dismiss(self, key: str, actor: str | None = None) -> bool:
+        """Dismiss the flag ``key`` as the signed-in analyst (``actor`` overrides, for tests)."""
+        flag = next((f for f in self.flag_items if f.key == key), None)
+        if flag is None:
+            self.say("warn", "That flag is no longer shown (dismissed already, or the data changed).")
+            return False
+        who = actor or current_analyst()
+        dismiss(self.data.store, flag, who)
+        self.flag_items = [f for f in self.flag_items if f.key != key]
+        self.dismissed.append(flag)
+        self.flags = [f"{f.campaign}: {f.text}" for f in self.flag_items]
+        self._draw_flags()
+        rec = dismissals(self.data.store).get(key)
+        self.say("ok", f"Flag dismissed: {flag.campaign}: {flag.text} ({dismissed_text(rec) if rec else who}).")
+        return True
 
     def _rank_html(self, top: np.ndarray, bottom: np.ndarray, idx: np.ndarray, values: np.ndarray, label: str) -> str:
         rows = self._rank_rows(idx, values)
@@ -235,6 +306,8 @@ class OverviewPage(Dashboard):
         self.trend.show(charts.empty_figure("Trend", "No data for this selection"))
         self.rankings.value = ""
         self.flag_box.value = ""
+        self.flag_rows.children = ()
+        self.flag_items, self.dismissed = [], []
 
 
 def build_overview(data: DashboardData) -> OverviewPage:

@@ -32,10 +32,11 @@ from octolib.config import Settings
 from octolib.dashboards.identity import UNKNOWN_ANALYST, current_analyst
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData, latest_sync, recent_runs
-from octolib.dashboards.widgets import Column, DataTable, esc, section
+from octolib.dashboards.widgets import Column, DataTable, esc, message_html, section
 from octolib.metrics import format_count, format_duration
 from octolib.vocabulary import STAGE_LABELS
 from octolib.metrics.display import plural
+from octolib.sync.reconcile import differing_campaigns, describe, run_badge
 
 __all__ = ["SyncPage", "WidgetSyncService", "StageBar", "build_sync", "sync_page", "STAGE_LABELS", "activity_rows"]
 
@@ -198,6 +199,7 @@ class SyncPage(Dashboard):
         self.refresh_button = w.Button(description="Refresh list", layout=w.Layout(width="120px"))
         self.bars: dict[str, StageBar] = {stage: StageBar(label) for stage, label in STAGE_LABELS}
         self.outcome = w.HTML()
+        self.reconciliation = w.HTML()  # the latest run's check of summary vs rows vs links (sync/reconcile.py)
         self.runs = DataTable([
             Column("started_at", "Started", kind="datetime"),
             Column("trigger", "Trigger"),
@@ -207,6 +209,7 @@ class SyncPage(Dashboard):
             Column("written", "Added or updated", kind="count"),
             Column("requests", "API requests", kind="count"),
             Column("errors", "Errors"),
+            Column("reconciled", "Reconciliation"),
         ], page_size=10, default_sort="started_at", csv_name="sync-runs.csv", tz=data.tz,
             empty_text="No sync has run yet.")
         self.activity = DataTable([
@@ -229,6 +232,7 @@ class SyncPage(Dashboard):
             w.HBox([self.run_button, self.full], layout=w.Layout(align_items="center")),
             w.VBox([b.widget for b in self.bars.values()]),
             self.outcome,
+            section("Do the numbers agree?"), self.reconciliation,
             section("Last runs"), self.refresh_button, self.runs.widget,
             section("Recent activity"),
             w.HTML('<div class="octo-muted">Who did what, newest first: sign-ins, syncs, reports and '
@@ -294,6 +298,7 @@ class SyncPage(Dashboard):
         runs: list[dict[str, Any]] | None = None
         activity: list[audit.AuditRecord] | None = None
         latest = None
+        recon: str | None = None
         try:
             store = self.store_factory(self.settings)
             client = self.client_factory(self.settings)
@@ -310,6 +315,7 @@ class SyncPage(Dashboard):
                 try:
                     runs = recent_runs(store, 20)
                     latest = latest_sync(store)
+                    recon = _reconciliation_html(runs[0] if runs else None, differing_campaigns(store))
                     activity = audit.recent(store, ACTIVITY_LIMIT)
                 except Exception:  # noqa: BLE001 - the runs table is secondary
                     log.exception("could not read the runs after the sync")
@@ -319,10 +325,10 @@ class SyncPage(Dashboard):
                         closing.close()
                 except Exception:  # noqa: BLE001
                     pass
-            self._finished(runs, latest, activity)
+            self._finished(runs, latest, activity, recon)
 
     def _finished(self, runs: list[dict[str, Any]] | None, latest: Any,
-                  activity: list[audit.AuditRecord] | None = None) -> None:
+                  activity: list[audit.AuditRecord] | None = None, recon: str | None = None) -> None:
         """On the worker thread, after the run: show the outcome and the runs. Touches no
         store (the page's connection belongs to the kernel's main thread)."""
         self._ended_at = self.clock()
@@ -358,6 +364,8 @@ class SyncPage(Dashboard):
             self._show_sync()
         if runs is not None:
             self.runs.set_rows(_run_rows(runs))
+        if recon is not None:
+            self.reconciliation.value = recon
         if activity is not None:
             self.activity.set_rows(activity_rows(activity))
 
@@ -371,8 +379,27 @@ class SyncPage(Dashboard):
     # -- the runs table -------------------------------------------------------------------
 
     def update(self) -> None:
-        self.runs.set_rows(_run_rows(self.data.recent_runs(20)))
+        runs = self.data.recent_runs(20)
+        self.runs.set_rows(_run_rows(runs))
+        self.reconciliation.value = _reconciliation_html(runs[0] if runs else None,
+                                                         differing_campaigns(self.data.store))
         self.activity.set_rows(activity_rows(audit.recent(self.data.store, ACTIVITY_LIMIT)))
+
+
+def _reconciliation_html(run: dict[str, Any] | None, differing: list[dict[str, Any]]) -> str:
+    """The latest run's reconciliation badge, and the campaigns that still differ from earlier checks."""
+    if run is None:
+        return ""
+    kind, text = run_badge(run)
+    out = f'<div data-reconciliation="{esc(kind)}">{message_html(kind, "Last sync: " + text)}'
+    in_run = {d.get("campaign_id") for d in (run.get("reconciliation") or {}).get("differ") or []}
+    earlier = [d for d in differing if d["campaign_id"] not in in_run]
+    if earlier:
+        items = "".join(f'<li><a href="campaign.ipynb?id={esc(d["campaign_id"])}">{esc(d["name"])}</a>: '
+                        f'{esc(describe(d["differences"]))}</li>' for d in earlier)
+        out += ('<div class="octo-muted">Still differing since an earlier sync (their reports have not changed '
+                f'since):</div><ul data-list="differing">{items}</ul>')
+    return out + "</div>"
 
 
 def activity_rows(records: list[audit.AuditRecord]) -> list[dict[str, Any]]:
@@ -393,8 +420,19 @@ def _run_rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append({"run_id": d["run_id"], "started_at": started, "trigger": d.get("trigger") or "",
                      "user": d.get("user") or "", "status": d.get("status") or "", "duration": duration,
                      "written": written, "requests": int(d.get("requests") or 0),
-                     "errors": (f"{len(errors)}: {first[:160]}" if errors else "")})
+                     "errors": (f"{len(errors)}: {first[:160]}" if errors else ""),
+                     "reconciled": _reconciled_cell(d)})
     return rows
+
+
+def _reconciled_cell(run: dict[str, Any]) -> str:
+    """The runs table's short reconciliation word: agree (N) / differ in K of N / — ."""
+    rec = run.get("reconciliation")
+    if not isinstance(rec, dict) or not rec.get("checked"):
+        return "—"
+    n = int(rec["checked"])
+    differ = {d.get("campaign_id") for d in rec.get("differ") or []}
+    return f"differ in {len(differ)} of {n}" if differ else f"agree ({n})"
 
 
 def _default_client(settings: Settings) -> Any:

@@ -58,6 +58,10 @@ class Faults:
     next_url_drops_filters: bool = False  #: ``next.url`` keeps only ``limit`` and ``starting_after`` (trap T6)
     schema_break_path: str = ""  #: 200 answers on paths containing this break the schema ...
     schema_break: str = "missing_data"  #: ... this way, one of :data:`SCHEMA_BREAKS`
+    #: Reconciliation (issue 14): the summary of the campaign with this id reports this many more
+    #: unique (and total) opens than its per-contact rows hold; 0 or "" = off.
+    summary_disagrees: str = ""
+    summary_disagree_by: int = 7
 
     def __post_init__(self) -> None:
         self.validate()

@@ -517,7 +517,12 @@ class FakeServer:
     def _summary(self, req: _Request) -> dict[str, Any]:
         camp = self._campaign_or_404(req)
         self._draft_guard(camp)
-        return self.account.summary(camp["id"])
+        summary = self.account.summary(camp["id"])
+        by = self.faults.summary_disagree_by
+        if by and self.faults.summary_disagrees == camp["id"]:  # the fault: a summary that disagrees with its rows
+            summary["opened"]["unique"] += by
+            summary["opened"]["total"] += by
+        return summary
 
     def _links(self, req: _Request) -> dict[str, Any]:
         camp = self._campaign_or_404(req)

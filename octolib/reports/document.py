@@ -136,6 +136,9 @@ class Provenance:
     definitions: Sequence[tuple[str, str, str]] = ()
     timezone: str = "UTC"
     software: str = ""
+    #: (footer words, sentence) on the reconciliation of the report's campaigns
+    #: (:func:`octolib.sync.reconcile.report_note`); empty: nothing to say.
+    reconciliation: tuple[str, str] = ("", "")
 
     def as_of_text(self) -> str:
         if self.data_as_of is None:
@@ -144,8 +147,9 @@ class Provenance:
 
     def footer_text(self) -> str:
         run = self.sync_run_id or "none"
+        words = f" · {self.reconciliation[0]}" if self.reconciliation[0] else ""
         return (f"Data as of {self.as_of_text()} (sync run {run}) · template {self.template} "
-                f"v{self.template_version}")
+                f"v{self.template_version}{words}")
 
 
 @dataclass

@@ -355,7 +355,8 @@ def build_pdf_counted(doc: ReportDocument, *, created: datetime | None = None,
     story.append(_p(
         f"Data as of {prov.as_of_text()}, the end of sync run {prov.sync_run_id or 'none'}. "
         f"Template {prov.template}, version {prov.template_version}. Days and hours are in {prov.timezone}. "
-        "This report carries aggregates only: no contact's address appears in it.", styles["small"]))
+        "This report carries aggregates only: no contact's address appears in it."
+        + (f" {prov.reconciliation[1]}" if prov.reconciliation[1] else ""), styles["small"]))
     if prov.definitions and not doc.is_empty:
         story.append(Spacer(1, 6))
         story.append(_p("Metric definitions", styles["h2"]))

@@ -15,7 +15,7 @@ snapshot's ``metrics``, where every surface (pages, PDFs, exports) reads the sam
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from octolib.metrics.automation import AutomationThresholds
 from octolib.metrics.rate_specs import disagreeing
 from octolib.store import Store, iter_batches
 from octolib.sync.automation import AUTOMATION_COUNTS, label_campaign
+from octolib.sync.reconcile import Difference, describe, read_campaign_events, reconcile_campaign
 from octolib.sync.writers import Counts, save_metric_snapshots
 
 __all__ = ["clicked_without_open", "count_clicked_without_open", "carried_clicked_without_open", "finish_campaigns"]
@@ -76,22 +77,33 @@ def carried_clicked_without_open(store: Store, campaign_id: str, old_metrics: Ma
 
 
 def finish_campaigns(store: Store, campaign_ids: Sequence[str], now: datetime, run_id: Any,
-                     automation: AutomationThresholds | None = None) -> tuple[Counts, list[str]]:
-    """Count ``clicked_without_open`` of campaigns whose reports are read, label their
-    automated opens and clicks (:func:`octolib.sync.automation.label_campaign`, with the
-    ``automation`` thresholds), then snapshot them.
+                     automation: AutomationThresholds | None = None,
+                     on_reconciled: Callable[[str, str, list[Difference]], None] | None = None,
+                     ) -> tuple[Counts, list[str]]:
+    """Count ``clicked_without_open`` of campaigns whose reports are read, reconcile their three
+    views (:mod:`octolib.sync.reconcile`), label their automated opens and clicks
+    (:func:`octolib.sync.automation.label_campaign`, with the ``automation`` thresholds), then
+    snapshot them.
 
     Returns the snapshot counts and one warning per campaign whose rates still exceed
-    100 % (its inputs disagree: shown as they are, and said here).
+    100 % or whose views differ (its inputs disagree: shown as they are, and said here).
+    ``on_reconciled(campaign_id, name, differences)`` is called for each campaign checked.
     """
     metrics: dict[str, dict[str, Any]] = {}
     warnings = []
     for cid in campaign_ids:
-        doc = store.campaigns.find_one({"emailoctopus_id": cid}, {"_id": 0, "current_metrics": 1})
+        doc = store.campaigns.find_one({"emailoctopus_id": cid}, {"_id": 0, "current_metrics": 1, "name": 1})
         current = (doc or {}).get("current_metrics")
         if not isinstance(current, dict):
             continue
-        n = count_clicked_without_open(store, cid)
+        events = read_campaign_events(store, cid)  # one read serves both the count and the checks
+        n = events.clicked_without_open
+        differences = reconcile_campaign(store, cid, current, events, now, run_id)
+        if differences:
+            warnings.append(f"campaign {cid} ({(doc or {}).get('name') or '?'}): the reports disagree: "
+                            f"{describe([d.as_dict() for d in differences])}")
+        if on_reconciled is not None:
+            on_reconciled(cid, str((doc or {}).get("name") or ""), differences)
         if current.get("clicked_without_open") != n:
             store.campaigns.update_one({"emailoctopus_id": cid}, {"$set": {"current_metrics.clicked_without_open": n}})
         counts = {k: v for k, v in current.items() if k != "last_updated"}

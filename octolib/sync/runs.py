@@ -8,6 +8,7 @@ One document per run::
      counts: {<collection>: {inserted, updated, unchanged}, ...},
      requests, retries, rate_limit_waits, wait_seconds,
      errors: [{stage, level: error | warning, kind, message, at}],
+     reconciliation: {checked, differ: [...]},  # octolib.sync.reconcile: campaigns checked, differences
      resumed_from,                  # the unfinished run this one continues, if any
      state: {...},                  # carried from run to run, see below
      checkpoints: {...}}            # how far this run (chain) got, see below
@@ -77,6 +78,7 @@ class RunRecorder:
         self.stages: dict[str, dict[str, Any]] = {}
         self.counts: dict[str, dict[str, int]] = {}
         self.errors: list[dict[str, Any]] = []
+        self.reconciliation: dict[str, Any] = {"checked": 0, "differ": []}
         # state (carried forward)
         self.watermarks: dict[str, datetime] = {}
         self.reports_pending: list[str] = []
@@ -125,6 +127,7 @@ class RunRecorder:
             "stages": {},
             "counts": {},
             "errors": [],
+            "reconciliation": self.reconciliation,
             "requests": 0,
             "retries": 0,
             "rate_limit_waits": 0,
@@ -147,6 +150,7 @@ class RunRecorder:
             "counts": self.counts,
             "stages": self.stages,
             "errors": self.errors,
+            "reconciliation": self.reconciliation,
         }
         fields.update(extra)
         self.store.sync_runs.update_one({"_id": self.run_id}, {"$set": fields})
@@ -175,6 +179,13 @@ class RunRecorder:
             entry["url"] = redact(cause.url)
         self.errors.append(entry)
         (log.warning if level == "warning" else log.error)("sync %s: %s", stage, entry["message"])
+
+    def reconciled(self, campaign_id: str, name: str, differences: list[Any]) -> None:
+        """Note one campaign's reconciliation (``differences``: :class:`~octolib.sync.reconcile.Difference`)."""
+        self.reconciliation["checked"] += 1
+        self.reconciliation["differ"] = [d for d in self.reconciliation["differ"] if d["campaign_id"] != campaign_id]
+        self.reconciliation["differ"].extend(dict(d.as_dict(), campaign_id=campaign_id, name=name)
+                                             for d in differences)
 
     def stage_started(self, stage: str, requests: int) -> None:
         self.stages[stage] = {"status": "running", "started_at": self.clock(), "requests_at_start": requests}

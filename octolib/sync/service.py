@@ -609,7 +609,8 @@ class SyncService:
         done = [cid for cid in campaign_ids if cid in self.rec.reports_pending
                 and all(self.rec.unit_key(cid, t) in self.rec.reports_done for t in self.event_types)]
         if done:
-            snaps, warnings = finish_campaigns(self.store, done, self.clock(), self.rec.run_id, self.automation)
+            snaps, warnings = finish_campaigns(self.store, done, self.clock(), self.rec.run_id, self.automation,
+                                               on_reconciled=self.rec.reconciled)
             self._count("campaign_metrics_snapshots", snaps)
             for text in warnings:
                 self.rec.error("reports", text, level="warning")

@@ -149,11 +149,23 @@ def new_document(ctx: ReportContext, definitions: Sequence[tuple[str, str, str]]
     """The empty document of ``ctx``'s template for its partner and period: title, branding,
     the analyst's note and the provenance (with the metric ``definitions`` the report prints)."""
     partner, info = ctx.partner, ctx.template
+    provenance = ctx.provenance(definitions)
+    provenance.reconciliation = reconciliation_of(ctx)
     return ReportDocument(
         template=info.name, title=info.title, partner_slug=partner.slug, partner_name=partner.name,
-        period=ctx.period, provenance=ctx.provenance(definitions), brand_colour=partner.brand_colour,
+        period=ctx.period, provenance=provenance, brand_colour=partner.brand_colour,
         logo_path=partner.logo, note=partner.note if ctx.note is None else ctx.note,
     )
+
+
+def reconciliation_of(ctx: ReportContext) -> tuple[str, str]:
+    """What the footer says about the reconciliation (``octolib.sync.reconcile``) of the partner's
+    campaigns sent in the period: only those, so no other partner's campaign is named."""
+    from octolib.reports.partners import campaign_query
+    from octolib.sync.reconcile import report_note, results_for
+
+    mine = in_period(campaign_arrays(ctx.store, campaign_query(ctx.partner)), ctx.period)
+    return report_note(results_for(ctx.store, mine["campaign_id"]))
 
 
 def assemble(

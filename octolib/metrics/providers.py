@@ -1,0 +1,162 @@
+"""Mailbox providers: which company's servers receive an address, and deliverability per provider.
+
+Why: a campaign's bounce or open rate is an average over mailbox providers that filter very
+differently (a block at one provider hides inside a healthy average). Grouping recipients by
+the provider behind their domain shows where mail is refused, junked or unread.
+
+The domain table is data (``providers.json`` beside this module: its ``about`` names the
+sources and the review date); an address whose domain is not listed is "other / business
+domains" (a company's own domain may well be hosted by Google or Microsoft, but nothing in an
+address says so: no MX lookups are made).
+
+Per provider, the counts are named like ``campaigns.current_metrics`` (``sent``,
+``delivered``, ``opened``, ``clicked``, ``bounced_hard``, ``bounced_soft``,
+``spam_complaints``), so the rates come from the one rate table
+(:data:`octolib.metrics.rate_specs.RATES`). The per-contact ``bounced`` report does not say
+hard or soft: every bounce is counted in ``bounced_hard`` with ``bounced_soft`` zero, so only
+the sum (``bounce_rate``, ``delivered_rate``) is meaningful per provider.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from octolib.metrics.rate_specs import RATES
+
+__all__ = ["ProviderTable", "Provider", "provider_table", "provider_of", "provider_counts", "ProviderCounts",
+           "PROVIDER_RATES", "OTHER"]
+
+TABLE_PATH = Path(__file__).with_name("providers.json")
+#: The rates shown per provider (rows of :data:`RATES`).
+PROVIDER_RATES: tuple[str, ...] = ("delivered_rate", "bounce_rate", "open_rate", "click_rate", "complaint_rate")
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Provider:
+    key: str
+    label: str
+    domains: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProviderTable:
+    """The providers in display order (``other`` last) and the domain → key lookup."""
+
+    providers: tuple[Provider, ...]
+    by_domain: dict[str, str]
+    reviewed: str
+    about: str
+
+    def label(self, key: str) -> str:
+        return next((p.label for p in self.providers if p.key == key), key)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(p.key for p in self.providers)
+
+
+@lru_cache(maxsize=1)
+def provider_table(path: str = str(TABLE_PATH)) -> ProviderTable:
+    """The table from ``providers.json``; a domain listed twice is an error (it would be
+    counted for whichever came first)."""
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    providers = [Provider(p["key"], p["label"], tuple(d.lower() for d in p["domains"])) for p in raw["providers"]]
+    providers.append(Provider(raw["other"]["key"], raw["other"]["label"], ()))
+    by_domain: dict[str, str] = {}
+    for p in providers:
+        for d in p.domains:
+            if d in by_domain:
+                raise ValueError(f"{path}: domain {d!r} is listed for both {by_domain[d]} and {p.key}")
+            by_domain[d] = p.key
+    return ProviderTable(tuple(providers), by_domain, str(raw.get("reviewed") or ""), str(raw.get("about") or ""))
+
+
+def provider_of(emails: ArrayLike, table: ProviderTable | None = None) -> np.ndarray:
+    """The provider key of each address (object array); ``other`` for unknown or malformed.
+
+    >>> provider_of(["Ann@GMail.com", "bo@hotmail.co.uk", "cy@acme.example", "broken", None]).tolist()
+    ['gmail', 'microsoft', 'other', 'other', 'other']
+    """
+    t = table or provider_table()
+    arr = np.asarray(emails, dtype=object).reshape(-1)
+    out = np.empty(arr.shape, dtype=object)
+    lookup = t.by_domain
+    for i, email in enumerate(arr):
+        text = str(email) if email is not None else ""
+        at = text.rfind("@")
+        out[i] = lookup.get(text[at + 1:].strip().lower(), OTHER) if at >= 0 else OTHER
+    return out
+
+
+@dataclass(frozen=True)
+class ProviderCounts:
+    """Counts per (campaign, provider) row, ``current_metrics`` names; aligned arrays."""
+
+    campaign_id: np.ndarray
+    provider: np.ndarray
+    counts: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.provider)
+
+    def rates(self) -> dict[str, np.ndarray]:
+        """Each of :data:`PROVIDER_RATES` per row, from the rate table (NaN: nothing to divide by)."""
+        return {name: RATES[name].values(self.counts) for name in PROVIDER_RATES}
+
+
+def provider_counts(recipient_campaign: ArrayLike, recipient_provider: ArrayLike, event_campaign: ArrayLike,
+                    event_provider: ArrayLike, event_type: ArrayLike,
+                    order: tuple[str, ...] | None = None) -> ProviderCounts:
+    """Per (campaign, provider): recipients and contacts with each event, one row per pair
+    with recipients or events, campaigns in first-seen order, providers in ``order``.
+
+    Recipients are one row per (campaign, contact); events one row per (campaign, contact,
+    type), as stored. An event whose contact is not among the recipients still counts (the
+    inputs then disagree and the rate may pass 100 %: shown, not clipped).
+
+    >>> c = provider_counts(["m", "m", "m"], ["gmail", "gmail", "other"], ["m", "m", "m"],
+    ...                     ["gmail", "gmail", "other"], ["opened", "bounced", "opened"])
+    >>> c.provider.tolist(), c.counts["sent"].tolist(), c.counts["delivered"].tolist(), c.counts["opened"].tolist()
+    (['gmail', 'other'], [2, 1], [1, 1], [1, 1])
+    >>> [round(float(x), 2) for x in c.rates()["bounce_rate"]]
+    [0.5, 0.0]
+    """
+    rc = np.asarray(recipient_campaign, dtype=object).reshape(-1)
+    rp = np.asarray(recipient_provider, dtype=object).reshape(-1)
+    ec = np.asarray(event_campaign, dtype=object).reshape(-1)
+    ep = np.asarray(event_provider, dtype=object).reshape(-1)
+    et = np.asarray(event_type, dtype=object).reshape(-1)
+    keys = order or provider_table().keys
+    campaigns = list(dict.fromkeys([*rc.tolist(), *ec.tolist()]))
+    pairs = [(c, p) for c in campaigns for p in keys]
+    index = {pair: i for i, pair in enumerate(pairs)}
+    n = len(pairs)
+
+    def count(campaign: np.ndarray, provider: np.ndarray) -> np.ndarray:
+        idx = np.fromiter((index.get((c, p), -1) for c, p in zip(campaign, provider)), dtype=np.int64,
+                          count=len(campaign))
+        return np.bincount(idx[idx >= 0], minlength=n).astype(np.int64)
+
+    sent = count(rc, rp)
+    per_type = {t: count(ec[et == t], ep[et == t]) for t in ("opened", "clicked", "bounced", "complained")}
+    keep = (sent + sum(per_type.values())) > 0
+    counts = {
+        "sent": sent[keep],
+        "bounced_hard": per_type["bounced"][keep],
+        "bounced_soft": np.zeros(int(keep.sum()), dtype=np.int64),
+        "delivered": (sent - per_type["bounced"])[keep],
+        "opened": per_type["opened"][keep],
+        "clicked": per_type["clicked"][keep],
+        "spam_complaints": per_type["complained"][keep],
+    }
+    counts["bounced"] = counts["bounced_hard"]
+    cids = np.array([c for c, _ in pairs], dtype=object)[keep]
+    provs = np.array([p for _, p in pairs], dtype=object)[keep]
+    return ProviderCounts(cids, provs, counts)

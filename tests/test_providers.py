@@ -1,0 +1,70 @@
+"""Mailbox providers: the domain table, the grouping (pure numpy), and the deliverability
+section of the campaign detail and lists pages over a synced store whose contacts are given
+real-world domains (the demo account's addresses are all at reserved example domains)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from octolib.metrics.providers import OTHER, provider_counts, provider_of, provider_table
+from octolib.store import Store
+
+DOMAINS = ["gmail.com", "hotmail.co.uk", "yahoo.com", "icloud.com", "web.de", "acme-industries.example"]
+EXPECTED = ["gmail", "microsoft", "yahoo_aol", "apple", "gmx_webde", OTHER]
+
+
+def test_the_table_names_the_big_providers_and_each_domain_once() -> None:
+    t = provider_table()
+    assert t.keys[-1] == OTHER and "gmail" in t.keys and t.reviewed
+    assert provider_of([f"x@{d}" for d in DOMAINS]).tolist() == EXPECTED
+    assert provider_of(["X@GOOGLEMAIL.COM", "y@me.com", "z@mail.ru", "q@qq.com", "n@orange.fr"]).tolist() == [
+        "gmail", "apple", "mailru_yandex", "china", "france"]
+    assert provider_of(["", "no-at-sign", None]).tolist() == [OTHER] * 3
+
+
+def test_counts_and_rates_per_campaign_and_provider() -> None:
+    c = provider_counts(["a"] * 4 + ["b"] * 2, ["gmail", "gmail", "gmail", "other", "gmail", "other"],
+                        ["a", "a", "a", "a", "b"], ["gmail", "gmail", "other", "gmail", "other"],
+                        ["opened", "clicked", "bounced", "complained", "opened"])
+    rows = {(str(k), str(p)): i for i, (k, p) in enumerate(zip(c.campaign_id, c.provider))}
+    assert set(rows) == {("a", "gmail"), ("a", "other"), ("b", "gmail"), ("b", "other")}
+    i = rows[("a", "gmail")]
+    assert (c.counts["sent"][i], c.counts["delivered"][i], c.counts["opened"][i], c.counts["clicked"][i],
+            c.counts["spam_complaints"][i]) == (3, 3, 1, 1, 1)
+    r = c.rates()
+    assert r["open_rate"][i] == 1 / 3 and r["complaint_rate"][i] == 1 / 3
+    j = rows[("a", "other")]
+    assert r["bounce_rate"][j] == 1.0 and np.isnan(r["open_rate"][j])  # nothing delivered: undefined, not 0
+    # an event with no recipient behind it is counted, not dropped: the rate shows the disagreement
+    k = rows[("b", "other")]
+    assert r["open_rate"][k] == 1.0
+
+
+def test_the_pages_group_a_campaigns_recipients_by_provider(synced_store: Store) -> None:
+    from octolib.dashboards import build_campaign_detail, build_lists
+    from octolib.dashboards.data import DashboardData
+
+    contacts = list(synced_store.contacts.find({}, {"_id": 1, "email": 1}))
+    for n, doc in enumerate(contacts):
+        local = str(doc["email"]).split("@")[0]
+        synced_store.contacts.update_one({"_id": doc["_id"]}, {"$set": {"email": f"{local}@{DOMAINS[n % 6]}"}})
+    data = DashboardData(synced_store, cache_dir=None)
+    camp = max(synced_store.campaigns.find({"status": "sent"}), key=lambda d: d["current_metrics"]["sent"])
+    cid = camp["emailoctopus_id"]
+    page = build_campaign_detail(data, cid)
+    html = page.providers_html.value
+    assert 'data-table="providers"' in html and "Gmail" in html and "Other / business domains" in html
+    from octolib.dashboards.providers import provider_view
+
+    view = provider_view(data, [cid])
+    opened = synced_store.engagement_events.count_documents({"campaign_id": cid, "event_type": "opened"})
+    assert int(view.counts.counts["opened"].sum()) == opened == camp["current_metrics"]["opened"]
+    # without stored sends, recipients are estimated from list membership, and the page says how far
+    # the estimate is from the summary's sent (never silently scaled to match)
+    assert not view.exact and view.recipients == int(view.counts.counts["sent"].sum())
+    assert view.summary_sent == camp["current_metrics"]["sent"]
+    assert f"{view.recipients} recipients found against {view.summary_sent} sent" in html
+    assert "estimated from list membership" in html
+    assert set(view.counts.provider.tolist()) <= set(EXPECTED)
+    lists = build_lists(data)
+    assert 'data-table="providers"' in lists.providers_html.value and "Summed over" in lists.providers_html.value
