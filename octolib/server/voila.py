@@ -52,6 +52,8 @@ What ``octo serve`` adds (see :func:`server_arguments`, :func:`server_environmen
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import os
 import time
@@ -132,11 +134,39 @@ def server_arguments(pool_size: int = 1, pool_notebooks: Sequence[str] = ()) -> 
 
 # -- plotly's widget bundle, once per browser ----------------------------------------------------
 
-def plotly_bundle_file() -> Path:
-    """plotly's anywidget bundle (plotly.js inside), as installed."""
+#: The plotly.js inside the installed plotly's widget bundle; the partial bundle is built
+#: from the same release on npm (``scripts/build_plotly_bundle.py`` refuses a mismatch).
+PLOTLY_JS_VERSION = "4.1.1"
+
+#: The trace types the partial bundle carries: every type :mod:`octolib.charts` draws (a test
+#: builds every page's charts and checks). scatter is part of plotly.js's core.
+PLOTLY_TRACE_TYPES = ("bar", "funnel", "heatmap", "scatter")
+
+#: plotly's widget with plotly.js cut to :data:`PLOTLY_TRACE_TYPES` (1.3 MB against 5 MB;
+#: built by ``scripts/build_plotly_bundle.py``), and what it was built from.
+PARTIAL_BUNDLE = Path(__file__).resolve().parents[1] / "voila_assets" / "plotly" / "plotly-widget.min.js"
+PARTIAL_MANIFEST = PARTIAL_BUNDLE.with_name("manifest.json")
+
+
+def installed_widget_bundle() -> Path:
+    """plotly's own anywidget bundle (all of plotly.js inside), as installed."""
     import plotly
 
     return Path(plotly.__file__).resolve().parent / "package_data" / "widgetbundle.js"
+
+
+def plotly_bundle_file() -> Path:
+    """The bundle the charts import: the partial one when it was built from the installed
+    plotly (its widget code must match the Python side's messages), else plotly's own."""
+    try:
+        built_for = json.loads(PARTIAL_MANIFEST.read_text()).get("plotly")
+    except (OSError, ValueError):
+        built_for = None
+    if built_for == plotly_version() and PARTIAL_BUNDLE.is_file():
+        return PARTIAL_BUNDLE
+    log.warning("the partial plotly bundle was built for plotly %s, not the installed %s: serving plotly's "
+                "full bundle (rebuild with scripts/build_plotly_bundle.py)", built_for, plotly_version())
+    return installed_widget_bundle()
 
 
 def plotly_version() -> str:
@@ -157,27 +187,25 @@ def add_routes(server_app: Any) -> None:
         return
     server_app.web_app._octo_plotly_route = True
     bundle = plotly_bundle_file()
-    version = plotly_version()
+    body = bundle.read_bytes()
+    tag = f'"plotly-{plotly_version()}-{hashlib.sha256(body).hexdigest()[:16]}"'
 
     class PlotlyBundleHandler(JupyterHandler):
-        _body: bytes | None = None
-
         def compute_etag(self) -> str | None:
-            # Revalidated on every page (a few ms locally), so a plotly upgrade is picked up
-            # at once; the tag is the version, not a hash of 5 MB per request.
-            return f'"plotly-{version}"'
+            # Revalidated on every page (a few ms locally), so a rebuilt bundle or a plotly
+            # upgrade is picked up at once; the tag is hashed once, not per request.
+            return tag
 
         @web.authenticated
         def get(self) -> None:
-            if PlotlyBundleHandler._body is None:
-                PlotlyBundleHandler._body = bundle.read_bytes()
             self.set_header("Content-Type", "text/javascript; charset=utf-8")
             self.set_header("Cache-Control", "private, no-cache")
-            self.write(PlotlyBundleHandler._body)
+            self.write(body)
 
     route = url_path_join(server_app.base_url, PLOTLY_BUNDLE_PATH.replace(".", r"\."))
     server_app.web_app.add_handlers(".*$", [(route, PlotlyBundleHandler)])
-    server_app.log.info("serving plotly's widget bundle at %s", url_path_join(server_app.base_url, PLOTLY_BUNDLE_PATH))
+    server_app.log.info("serving plotly's widget bundle (%s, %d bytes) at %s", bundle.name, len(body),
+                        url_path_join(server_app.base_url, PLOTLY_BUNDLE_PATH))
 
 
 # -- the stall fix ---------------------------------------------------------------------------
