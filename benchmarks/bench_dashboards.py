@@ -20,12 +20,29 @@ Modes:
   which is what the Voilà server extension does without our kernel manager.
 
 Targets (issue #7): under 2 s, aim for under 1 s warm.
+
+Analysts at once (issue #17): ``--users N --think S`` signs in N browser contexts that each
+click through the pages (``--rounds`` times, in the same order, user k starting k*S/N
+seconds after user 0, so two analysts often want the same page within seconds), waiting S
+seconds between a page's charts and the next click. ``--sync`` runs full syncs back to back
+meanwhile, from a local EmailOctopus account at the real rate limit (10 requests/s) into the
+same store (each finished run is a new sync run, so the pages' cached data changes under
+the analysts). Prints per page the median and p90 of time to usable widgets and to charts
+drawn, and the total RSS of the server and its kernels (psutil over the server's process
+tree): the peak while clicking and at the end. Goals: 2 users, think 1-2 s, a sync running:
+widgets median < 1 s and p90 < 2 s, charts p90 < 2.5 s; memory < 1.5 GB::
+
+    python benchmarks/bench_dashboards.py --users 2 --think 1.5 --sync
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import re
 import shutil
+import subprocess
+import threading
 import statistics
 import sys
 import tempfile
@@ -104,6 +121,174 @@ def _print(mode: str, results: dict[str, list[dict]]) -> None:
         print(f"  {name:<11} " + " ".join(f"{c:>18}" for c in cells))
 
 
+# -- analysts at once -------------------------------------------------------------------------
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants (bytes; 0 when it is gone)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+class _RssSampler(threading.Thread):
+    """Samples :func:`tree_rss` once a second; ``peak`` is the largest seen."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(1.0):
+            self.peak = max(self.peak, tree_rss(self.pid))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=5)
+
+
+class _SyncLoop:
+    """Full syncs back to back from a local EmailOctopus account (its own process, the real
+    rate limit) into ``data_dir``'s store, each as ``octo sync --full`` (its own process)."""
+
+    def __init__(self, data_dir: Path, size: str) -> None:
+        self.data_dir, self.size = data_dir, size
+        self.finished = 0
+        self.failed = 0
+        self._stop = threading.Event()
+        self._api: subprocess.Popen[str] | None = None
+        self._sync: subprocess.Popen[bytes] | None = None
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> "_SyncLoop":
+        from octolib.server.testing import free_port
+
+        port = free_port()
+        self._api = subprocess.Popen([sys.executable, "-m", "octolib.cli", "fake-api", "--size", self.size,
+                                      "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, start_new_session=True)
+        assert self._api.stdout is not None
+        line = self._api.stdout.readline()  # "fake EmailOctopus API on http://..."
+        self.base_url = line.split(" on ", 1)[1].split()[0]
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        from octolib.fake import DEMO_API_KEY
+        from octolib.server.launch import inherited_env
+
+        env = inherited_env(drop_octo=True)
+        env.update({"OCTO_DATA_DIR": str(self.data_dir), "OCTO_API_BASE": self.base_url,
+                    "OCTO_API_KEY": DEMO_API_KEY, "OCTO_DEMO": "1"})
+        while not self._stop.is_set():
+            self._sync = subprocess.Popen([sys.executable, "-m", "octolib.cli", "sync", "--full", "--no-progress",
+                                           "--trigger", "bench"], env=env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True)
+            code = self._sync.wait()
+            if self._stop.is_set():
+                break
+            if code == 0:
+                self.finished += 1
+            else:
+                self.failed += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        for proc in (self._sync, self._api):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        self._thread.join(timeout=30)
+
+
+async def _analyst(browser, server, user: int, pages: list[str], rounds: int, think: float, start_after: float,
+                   campaign_id: str, results: dict[str, list[dict]], failures: list[str]) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = await context.new_page()
+    await page.goto(server.url + "login")
+    await page.fill("#username", USER)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login_submit")
+    await page.wait_for_url("**/dashboards*", timeout=30_000)
+    await asyncio.sleep(start_after)
+    for _ in range(rounds):
+        for name in pages:
+            url = server.url + f"voila/render/{name}.ipynb" + (f"?id={campaign_id}" if name == "campaign" else "")
+            t0 = time.perf_counter()
+            try:
+                await page.goto(url, wait_until="commit", timeout=90_000)
+                await page.wait_for_selector(".octo-page", timeout=90_000)
+                t_widgets = time.perf_counter() - t0
+                if CHARTS[name]:
+                    await page.wait_for_function(
+                        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
+                        arg=CHARTS[name], timeout=90_000)
+                else:
+                    await page.wait_for_selector("table.octo-table, .octo-empty", timeout=90_000)
+                t_charts = time.perf_counter() - t0
+                results[name].append({"widgets": t_widgets, "charts": t_charts, "user": user})
+            except Exception as exc:  # noqa: BLE001 - a benchmark counts failures and goes on
+                failures.append(f"user {user} {name}: {type(exc).__name__}: {str(exc)[:120]}")
+            await asyncio.sleep(think)
+    await page.goto("about:blank")
+    await context.close()
+
+
+def _run_users(server, pages: list[str], users: int, think: float, rounds: int, campaign_id: str,
+               chromium: str) -> tuple[dict[str, list[dict]], list[str]]:
+    from playwright.async_api import async_playwright
+
+    results: dict[str, list[dict]] = {p: [] for p in pages}
+    failures: list[str] = []
+
+    async def go() -> None:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+            await asyncio.gather(*(_analyst(browser, server, k, pages, rounds, think, k * think / users,
+                                            campaign_id, results, failures) for k in range(users)))
+            await browser.close()
+
+    asyncio.run(go())
+    return results, failures
+
+
+def _print_users(results: dict[str, list[dict]], failures: list[str]) -> None:
+    print("\nmedian / p90 seconds from click to ...")
+    print(f"  {'page':<15} {'loads':>5} {'widgets usable':>16} {'charts drawn':>16}")
+    every: dict[str, list[float]] = {"widgets": [], "charts": []}
+    for name, runs in results.items():
+        if not runs:
+            continue
+        cells = []
+        for key in ("widgets", "charts"):
+            values = [r[key] for r in runs]
+            every[key] += values
+            cells.append(f"{statistics.median(values):5.2f} / {_p90(values):5.2f}")
+        print(f"  {name:<15} {len(runs):>5} " + " ".join(f"{c:>16}" for c in cells))
+    if every["widgets"]:
+        cells = [f"{statistics.median(every[k]):5.2f} / {_p90(every[k]):5.2f}" for k in ("widgets", "charts")]
+        print(f"  {'all pages':<15} {len(every['widgets']):>5} " + " ".join(f"{c:>16}" for c in cells))
+    print(f"  failed loads: {len(failures)}" + "".join(f"\n    {f}" for f in failures[:10]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="demo")
@@ -113,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="warm,burst,cold")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     parser.add_argument("--data-dir", default=None, help="keep the synced data (and server logs) here; reused if present")
+    parser.add_argument("--users", type=int, default=0, help="analysts clicking at once (replaces --modes)")
+    parser.add_argument("--think", type=float, default=1.5, help="seconds between one page drawn and the next click")
+    parser.add_argument("--rounds", type=int, default=3, help="times each analyst clicks through the pages")
+    parser.add_argument("--sync", action="store_true", help="run full syncs back to back meanwhile")
+    parser.add_argument("--pool-size", type=int, default=1, help="octo serve --pool-size")
     args = parser.parse_args(argv)
     pages = [p for p in args.pages.split(",") if p]
     modes = args.modes.split(",")
@@ -127,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
             add_user(data_dir, USER, PASSWORD)
         campaign_id = _first_campaign(data_dir)
         print(f"account '{args.size}' synced in {time.monotonic() - t0:.1f} s; pages: {', '.join(pages)}")
+        if args.users:
+            return _users_main(args, data_dir, pages, campaign_id)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
             for mode in modes:
@@ -141,6 +333,41 @@ def main(argv: list[str] | None = None) -> int:
                                             campaign_id)
                     _print(mode, results)
             browser.close()
+    return 0
+
+
+def _users_main(args: argparse.Namespace, data_dir: Path, pages: list[str], campaign_id: str) -> int:
+    import psutil
+
+    t0 = time.monotonic()
+    with running_server(ROOT / "notebooks", data_dir, pool_size=args.pool_size, wait_for_pools=True) as server:
+        print(f"server ready in {time.monotonic() - t0:.1f} s (pool_size={args.pool_size}); {args.users} users, "
+              f"think {args.think} s, {args.rounds} rounds, sync {'on' if args.sync else 'off'}; "
+              f"server + kernels {tree_rss(server.process.pid) / 2**20:.0f} MB RSS")
+        sampler = _RssSampler(server.process.pid)
+        sampler.start()
+        syncs = _SyncLoop(data_dir, args.size).start() if args.sync else None
+        t0 = time.monotonic()
+        try:
+            results, failures = _run_users(server, pages, args.users, args.think, args.rounds, campaign_id,
+                                           args.chromium)
+        finally:
+            if syncs is not None:
+                syncs.stop()
+            sampler.stop()
+        took = time.monotonic() - t0
+        end_rss = tree_rss(server.process.pid)
+        n_children = len(psutil.Process(server.process.pid).children(recursive=True))
+        _print_users(results, failures)
+        print(f"\nclicking took {took:.0f} s" + (f"; syncs finished meanwhile: {syncs.finished} "
+                                                  f"(failed {syncs.failed})" if syncs else ""))
+        print(f"server + kernels RSS: peak {max(sampler.peak, end_rss) / 2**20:.0f} MB, "
+              f"at the end {end_rss / 2**20:.0f} MB ({n_children} child processes)")
+        log = server.log_text()
+        renders = [float(m) for m in re.findall(r"pre-rendered \S+ in kernel \S+ in ([0-9.]+) s", log)]
+        if renders:
+            print(f"pool refills: {len(renders)}, median {statistics.median(renders):.2f} s, p90 {_p90(renders):.2f} s, "
+                  f"max {max(renders):.2f} s (kernel start + notebook run)")
     return 0
 
 

@@ -12,6 +12,12 @@ minutes), holding the ceiling: 11 kernels and ~1.4 GiB seen at shutdown, and poo
 could not refill. A Voilà page kernel with no browser connected for
 ``page_kernel_grace_s`` is shut down. JupyterLab's kernels are never touched here (an
 analyst's notebook keeps its kernel with the tab closed, as JupyterLab intends).
+
+Why page kernels start through :mod:`octolib.server.page_kernel`: a pool refill is a new
+kernel running its page's notebook, and 3.5 s of CPU of it was one import no page uses (see
+that module). :class:`PageKernelLauncher` runs that module instead of ``ipykernel_launcher``
+for kernels Voilà starts (their environment names ``VOILA_PREHEAT``); other kernels start
+exactly as their kernel spec says.
 """
 
 from __future__ import annotations
@@ -19,12 +25,42 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager, ServerKernelManager
 from tornado import web
 from tornado.ioloop import PeriodicCallback
-from traitlets import Float, Integer
+from traitlets import Float, Integer, default
 
-__all__ = ["CappedKernelManager"]
+__all__ = ["CappedKernelManager", "PageKernelLauncher", "page_kernel_command"]
+
+#: The module a dashboard page's kernel runs instead of ``ipykernel_launcher``.
+PAGE_KERNEL_MODULE = "octolib.server.page_kernel"
+
+
+def page_kernel_command(cmd: list[str], env: dict[str, str] | None) -> list[str]:
+    """``cmd`` with ``-m ipykernel_launcher`` replaced by :data:`PAGE_KERNEL_MODULE` when
+    ``env`` is a Voilà page kernel's; otherwise ``cmd`` unchanged.
+
+    >>> page_kernel_command(["py", "-m", "ipykernel_launcher", "-f", "c.json"], {"VOILA_PREHEAT": "True"})
+    ['py', '-m', 'octolib.server.page_kernel', '-f', 'c.json']
+    >>> page_kernel_command(["py", "-m", "ipykernel_launcher", "-f", "c.json"], {})
+    ['py', '-m', 'ipykernel_launcher', '-f', 'c.json']
+    """
+    if not env or "VOILA_PREHEAT" not in env:
+        return list(cmd)
+    out = list(cmd)
+    for i in range(len(out) - 1):
+        if out[i] == "-m" and out[i + 1] == "ipykernel_launcher":
+            out[i + 1] = PAGE_KERNEL_MODULE
+            break
+    return out
+
+
+class PageKernelLauncher(ServerKernelManager):
+    """jupyter_server's per-kernel manager, starting page kernels through
+    :mod:`octolib.server.page_kernel` (see the module doc)."""
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        await super()._async_launch_kernel(page_kernel_command(kernel_cmd, kw.get("env")), **kw)
 
 
 class CappedKernelManager(AsyncMappingKernelManager):
@@ -35,6 +71,10 @@ class CappedKernelManager(AsyncMappingKernelManager):
         90.0, config=True,
         help="Shut down a dashboard page's kernel once no browser has been connected to it this "
              "long (seconds; 0 = never). Covers a page load's render and a brief network drop.")
+
+    @default("kernel_manager_class")
+    def _default_kernel_manager_class(self) -> str:
+        return f"{__name__}.PageKernelLauncher"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
