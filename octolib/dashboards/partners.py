@@ -228,7 +228,8 @@ class PartnersPage(Dashboard):
         self.export = FileDownload(lambda: export_partners_yaml(self.data.store), "partners.yml",
                                    mime="application/yaml", label="Export partners.yml",
                                    on_error=lambda exc: self.say("error", f"Export failed: {exc}"))
-        self.import_upload = w.FileUpload(accept=".yml,.yaml", multiple=False, description="Import partners.yml")
+        self.import_upload = w.FileUpload(accept=".yml,.yaml", multiple=False, description="Import partners.yml",
+                                          layout=w.Layout(width="auto"))
 
         self.choose = w.Dropdown(description="Edit", options=[("New partner", "")], value="",
                                  layout=w.Layout(width="520px"), style=style)
