@@ -23,7 +23,7 @@ from octolib.config import Settings
 from octolib.dashboards.testing import add_user, sync_fake_account
 from octolib.server.testing import running_server
 from octolib.store import connect
-from tests.test_dashboard_browser import ARGS, _chromium
+from tests.test_dashboard_browser import ARGS, _chromium, _screenshot
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def test_each_signed_in_analyst_is_recorded_on_the_sync_page(served, browser, tm
             page.wait_for_function("u => [...document.querySelectorAll('table.octo-table td')]"
                                    ".some(td => td.innerText.trim() === u + ' started a sync')",
                                    arg=username, timeout=WAIT_MS)
-            page.screenshot(path=str(tmp_path / f"sync-{username}.png"), full_page=True)
+            _screenshot(page, tmp_path / f"sync-{username}.png")
         finally:
             context.close()
     store = connect(Settings(data_dir=served.data_dir))
@@ -125,13 +125,16 @@ def test_a_partner_is_created_on_the_partners_page(served, browser, tmp_path):
         _text(page, "Name matches").fill("^Spring")
         page.wait_for_selector(f"[data-matches='{expected}']", timeout=WAIT_MS)  # the live preview
         _text(page, "Recipients", "textarea").fill("ops@browser.example")
-        page.locator(".widget-upload input[type=file]").first.set_input_files(str(logo))
+        # ipywidgets' upload button opens a file chooser from a detached <input type=file>
+        with page.expect_file_chooser() as chooser:
+            page.click("button.widget-upload:has-text('Upload logo')")
+        chooser.value.set_files(str(logo))
         page.wait_for_function("() => document.body.innerText.includes('saved with the partner')", timeout=WAIT_MS)
         page.click("button:has-text('Create partner')")
         error = page.locator(".octo-field-error[data-field='brand_colour']")
         error.wait_for(timeout=WAIT_MS)
         assert "not a hex colour" in error.inner_text()
-        page.screenshot(path=str(tmp_path / "partners-refused.png"), full_page=True)
+        _screenshot(page, tmp_path / "partners-refused.png")
         store = connect(Settings(data_dir=served.data_dir))
         try:
             assert store.partners.count_documents({}) == 0
@@ -141,7 +144,7 @@ def test_a_partner_is_created_on_the_partners_page(served, browser, tmp_path):
         page.click("button:has-text('Create partner')")
         page.wait_for_function("() => document.body.innerText.includes('Created Browser Outdoor')", timeout=WAIT_MS)
         page.locator("table.octo-table td:text-is('browser-outdoor')").wait_for(timeout=WAIT_MS)
-        page.screenshot(path=str(tmp_path / "partners-created.png"), full_page=True)
+        _screenshot(page, tmp_path / "partners-created.png")
     finally:
         context.close()
     store = connect(Settings(data_dir=served.data_dir))

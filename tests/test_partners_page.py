@@ -187,3 +187,11 @@ def test_yaml_import_on_the_page_is_all_or_nothing_and_audited(page, synced_stor
     upload("partners:\n- {slug: good, name: Good, campaigns: {name_pattern: '^S'}}\n")
     assert page.last_message[0] == "ok" and [r["slug"] for r in page.table.rows] == ["good"]
     assert audit.recent(synced_store, 1)[0].sentence == "dora imported partners from partners.yml (1)"
+
+
+def test_a_new_partners_slug_follows_its_name_until_typed(page):
+    page.name.value = "Acme Outdoor & Co."
+    assert page.slug.value == "acme-outdoor-co"
+    page.slug.value = "acme"
+    page.name.value = "Acme Outdoor"
+    assert page.slug.value == "acme"
