@@ -318,8 +318,12 @@ class OctoIdentityProvider(IdentityProvider):
         self.clear_login_cookie(handler)
 
     def track_socket(self, username: str, handler: WebSocketHandler) -> None:
-        """Remember an authenticated websocket so logout can close it."""
+        """Remember an authenticated websocket so logout can close it; a kernel's socket
+        also binds ``username`` to that kernel (see :mod:`octolib.dashboards.identity`)."""
         self._sockets.setdefault(username, weakref.WeakSet()).add(handler)
+        kernel_id = (getattr(handler, "path_kwargs", None) or {}).get("kernel_id")
+        if kernel_id:
+            bind_socket_kernel(handler, str(kernel_id), username)
 
     def get_handlers(self) -> list[tuple[str, object]]:
         """Our login and logout pages (standalone Voilà would otherwise force its own)."""
@@ -332,6 +336,24 @@ class OctoIdentityProvider(IdentityProvider):
     @property
     def login_available(self) -> bool:
         return True
+
+
+def bind_socket_kernel(handler: web.RequestHandler, kernel_id: str, username: str) -> None:
+    """Write who is connected to kernel ``kernel_id``, so the page in it can record actions
+    by the signed-in analyst. An unknown kernel is left to the handler (it answers 404)."""
+    from octolib.dashboards.identity import bind_kernel
+
+    manager = handler.settings.get("kernel_manager")
+    try:
+        connection_file = manager.get_kernel(kernel_id).connection_file if manager is not None else ""
+    except KeyError:
+        return
+    if not connection_file:
+        return
+    try:
+        bind_kernel(connection_file, username)
+    except OSError:  # the page still works; its actions are recorded as by "unknown"
+        log.warning("could not bind user %s to kernel %s", username, kernel_id, exc_info=True)
 
 
 def _no_store(handler: web.RequestHandler) -> None:

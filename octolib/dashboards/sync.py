@@ -1,5 +1,6 @@
 """Sync: a "Sync now" button that runs the incremental sync in the background, with a live
-progress bar per stage, and the last runs with status, counts, duration and errors.
+progress bar per stage, the last runs with status, counts, duration and errors, and the recent
+activity of ``audit_log`` (who did what; see :mod:`octolib.audit`).
 
 The sync runs on a worker thread with its own store connection (the embedded store is tied
 to the thread that opened it) and its own API client; the kernel's main thread stays free,
@@ -26,7 +27,9 @@ from typing import Any
 
 import ipywidgets as w
 
+from octolib import audit
 from octolib.config import Settings
+from octolib.dashboards.identity import UNKNOWN_ANALYST, current_analyst
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData, latest_sync, recent_runs
 from octolib.dashboards.widgets import Column, DataTable, esc, section
@@ -34,12 +37,15 @@ from octolib.metrics import format_count, format_duration
 from octolib.vocabulary import STAGE_LABELS
 from octolib.metrics.display import plural
 
-__all__ = ["SyncPage", "WidgetSyncService", "StageBar", "build_sync", "sync_page", "STAGE_LABELS"]
+__all__ = ["SyncPage", "WidgetSyncService", "StageBar", "build_sync", "sync_page", "STAGE_LABELS", "activity_rows"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds after a run of this page ends during which "Sync now" is refused (a double-click).
 COOLDOWN_S = 3.0
+
+#: How many audit records the activity section lists.
+ACTIVITY_LIMIT = 50
 
 
 
@@ -177,10 +183,12 @@ class SyncPage(Dashboard):
     def __init__(self, data: DashboardData, settings: Settings,
                  client_factory: Callable[[Settings], Any] | None = None,
                  store_factory: Callable[[Settings], Any] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 analyst: Callable[[], str] = current_analyst) -> None:
         super().__init__(data, "Sync", "sync")
         self.settings = settings
         self.clock = clock
+        self.analyst = analyst
         self._ended_at: float | None = None
         self.client_factory = client_factory or _default_client
         self.store_factory = store_factory or _default_store
@@ -201,6 +209,12 @@ class SyncPage(Dashboard):
             Column("errors", "Errors"),
         ], page_size=10, default_sort="started_at", csv_name="sync-runs.csv", tz=data.tz,
             empty_text="No sync has run yet.")
+        self.activity = DataTable([
+            Column("at", "When", kind="datetime"),
+            Column("actor", "Who"),
+            Column("sentence", "What happened", sortable=False),
+        ], page_size=15, default_sort="at", csv_name="activity.csv", tz=data.tz,
+            empty_text="Nothing recorded yet.")
         self.running = False
         self.result: Any = None
         self.error: BaseException | None = None
@@ -216,7 +230,12 @@ class SyncPage(Dashboard):
             w.VBox([b.widget for b in self.bars.values()]),
             self.outcome,
             section("Last runs"), self.refresh_button, self.runs.widget,
+            section("Recent activity"),
+            w.HTML('<div class="octo-muted">Who did what, newest first: sign-ins, syncs, reports and '
+                   'partner changes, by the analyst who was signed in.</div>'),
+            self.activity.widget,
         ]
+        self.activity.set_rows(activity_rows(audit.recent(data.store, ACTIVITY_LIMIT)))
         self.ready()
 
     # -- starting -------------------------------------------------------------------------
@@ -235,6 +254,9 @@ class SyncPage(Dashboard):
             self.say("warn", f"A sync is already running ({holder}). Only one sync runs at a time; "
                              "try again when it has finished.")
             return False
+        actor = self.analyst()
+        full = bool(self.full.value)
+        audit.record(self.data.store, actor=actor, action="sync_started", full=full)
         self.say("info", "Sync started…")
         self.outcome.value = ""
         for bar in self.bars.values():
@@ -244,7 +266,7 @@ class SyncPage(Dashboard):
         self.run_button.disabled = True
         self.run_button.description = "Syncing…"
         self._started = self.clock()
-        self._thread = threading.Thread(target=self._work, args=(bool(self.full.value),), name="octo-dashboard-sync",
+        self._thread = threading.Thread(target=self._work, args=(full, actor), name="octo-dashboard-sync",
                                         daemon=True)
         self._thread.start()
         return True
@@ -267,15 +289,17 @@ class SyncPage(Dashboard):
         when = since.strftime("%H:%M UTC") if isinstance(since, datetime) else "?"
         return f"{owner.get('label') or 'another process'}, since {when}"
 
-    def _work(self, full: bool) -> None:
+    def _work(self, full: bool, actor: str | None = None) -> None:
         store = client = None
         runs: list[dict[str, Any]] | None = None
+        activity: list[audit.AuditRecord] | None = None
         latest = None
         try:
             store = self.store_factory(self.settings)
             client = self.client_factory(self.settings)
             service = _service_class()(store, client, sent_events=self.settings.sync_sent_events, bars=self.bars)
-            self.result = service.run(full=full, trigger="dashboard", user=None, progress=True)
+            self.result = service.run(full=full, trigger="dashboard",
+                                      user=actor if actor != UNKNOWN_ANALYST else None, progress=True)
         except BaseException as exc:  # noqa: BLE001 - reported on the page
             self.error = exc
             if type(exc).__name__ != "SyncBusy":
@@ -286,6 +310,7 @@ class SyncPage(Dashboard):
                 try:
                     runs = recent_runs(store, 20)
                     latest = latest_sync(store)
+                    activity = audit.recent(store, ACTIVITY_LIMIT)
                 except Exception:  # noqa: BLE001 - the runs table is secondary
                     log.exception("could not read the runs after the sync")
             for closing in (client, store):
@@ -294,9 +319,10 @@ class SyncPage(Dashboard):
                         closing.close()
                 except Exception:  # noqa: BLE001
                     pass
-            self._finished(runs, latest)
+            self._finished(runs, latest, activity)
 
-    def _finished(self, runs: list[dict[str, Any]] | None, latest: Any) -> None:
+    def _finished(self, runs: list[dict[str, Any]] | None, latest: Any,
+                  activity: list[audit.AuditRecord] | None = None) -> None:
         """On the worker thread, after the run: show the outcome and the runs. Touches no
         store (the page's connection belongs to the kernel's main thread)."""
         self._ended_at = self.clock()
@@ -332,6 +358,8 @@ class SyncPage(Dashboard):
             self._show_sync()
         if runs is not None:
             self.runs.set_rows(_run_rows(runs))
+        if activity is not None:
+            self.activity.set_rows(activity_rows(activity))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Join the worker thread; True if it finished (tests and scripts)."""
@@ -344,6 +372,12 @@ class SyncPage(Dashboard):
 
     def update(self) -> None:
         self.runs.set_rows(_run_rows(self.data.recent_runs(20)))
+        self.activity.set_rows(activity_rows(audit.recent(self.data.store, ACTIVITY_LIMIT)))
+
+
+def activity_rows(records: list[audit.AuditRecord]) -> list[dict[str, Any]]:
+    """Rows of the activity table: when, who, and the record as a sentence."""
+    return [{"at": r.at, "actor": r.actor or "", "sentence": r.sentence} for r in records]
 
 
 def _run_rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -96,8 +96,28 @@ class CappedKernelManager(AsyncMappingKernelManager):
                 del self._unconnected_since[kernel_id]
         return reaped
 
+    async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> Any:
+        """Shut the kernel down and forget which analyst it served (octolib.dashboards.identity)."""
+        from octolib.dashboards.identity import unbind_kernel
+
+        try:
+            connection_file = self.get_kernel(kernel_id).connection_file
+        except KeyError:
+            connection_file = ""
+        result = await super().shutdown_kernel(kernel_id, *args, **kwargs)
+        if connection_file:
+            unbind_kernel(connection_file)
+        return result
+
     async def shutdown_all(self, *args: Any, **kwargs: Any) -> Any:
+        from octolib.dashboards.identity import unbind_kernel
+
         if self._reaper is not None:
             self._reaper.stop()
             self._reaper = None
-        return await super().shutdown_all(*args, **kwargs)
+        files = [getattr(self.get_kernel(k), "connection_file", "") for k in self.list_kernel_ids()]
+        result = await super().shutdown_all(*args, **kwargs)
+        for connection_file in files:
+            if connection_file:
+                unbind_kernel(connection_file)
+        return result
