@@ -87,6 +87,27 @@ def test_campaigns_link_to_projects_by_rule_and_by_hand(linked):
     assert link_projects(source).changed == 0
 
 
+def test_an_analyst_links_a_campaign_to_a_project_on_the_campaign_page(linked):
+    from octolib.dashboards.campaign import build_campaign_detail
+    from octolib.dashboards.data import DashboardData
+
+    store, source = linked["store"], linked["source"]
+    link_projects(source)
+    camp = store.campaigns.find_one({"status": "sent", "project_id": {"$exists": False}})
+    page = build_campaign_detail(DashboardData(store), camp["emailoctopus_id"])
+    control = page.project_link
+    assert control.widget.layout.display is None and control.menu.value == "-"
+    control.analyst = lambda: "ben"
+    control.menu.value = "P-SURVEY"
+    control.save.click()
+    doc = store.campaigns.find_one({"_id": camp["_id"]})
+    assert doc["project_id"] == "P-SURVEY" and doc["project_link"]["by"] == "hand"
+    assert "by hand by ben" in control.status.value
+    entry = store.audit_log.find_one({"event": "campaign_project_set", "target": camp["emailoctopus_id"]})
+    assert entry["username"] == "ben" and entry["details"] == {"project": "P-SURVEY"}
+    assert link_projects(source).changed == 0  # the rules leave a hand link alone
+
+
 def test_the_planted_effect_is_found_and_the_null_is_not(linked):
     source, plan = linked["source"], linked["plan"]
     outcomes = campaign_outcomes(source, Selection(campaign_ids=(plan.heat_pump_campaign,)))
