@@ -99,3 +99,24 @@ def test_existing_collections_are_never_written(tmp_path):
         assert list(store.client["owner"]["people"].find()) == [{"_id": "c1", "email": "a@x.example"}]
     finally:
         store.close()
+
+
+def test_cli_lists_bad_rows_imports_good_ones_and_links(tmp_path, monkeypatch, capsys):
+    """``octo customers import`` / ``octo link`` as a user types them."""
+    import yaml
+
+    from octolib.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("OCTO_DATA_DIR", str(tmp_path / "data"))
+    mapping = tmp_path / "map.yml"
+    mapping.write_text(yaml.safe_dump(MAPPING))
+    bad = _csv(tmp_path / "bad.csv", ["c1,a@x.example,1,flat,,s", "c2,b@x.example,many,flat,,s"])
+    assert main(["customers", "import", str(bad), "--mapping", str(mapping)]) == 1
+    assert "line 3: annual_kwh='many' is not a number" in capsys.readouterr().err
+    good = _csv(tmp_path / "good.csv", ["c1,a@x.example,1,flat,,s", "c2,b@x.example,2,flat,,s"])
+    assert main(["customers", "import", str(good), "--mapping", str(mapping)]) == 0
+    assert "2 customers read: 2 new, 0 updated" in capsys.readouterr().out
+    assert main(["link"]) == 0
+    out = capsys.readouterr().out
+    assert "0 contacts" in out and "2 customers, 2 without a contact" in out

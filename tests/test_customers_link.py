@@ -39,13 +39,14 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         store = connect(settings)
         with EmailOctopusClient.from_settings(settings) as client:
             assert run_sync(store, client, progress=False).ok
-    customers, mapping, projects = write_customer_files(account.customer_plan, root / "files")
-    source = open_source(store)
-    import_customers(source, customers, load_mapping(mapping))
-    import_projects(source, projects)
-    report = link_contacts(source, OPTIONS)
-    yield {"store": store, "source": source, "plan": account.customer_plan, "report": report, "account": account}
-    store.close()
+        customers, mapping, projects = write_customer_files(account.customer_plan, root / "files")
+        source = open_source(store)
+        import_customers(source, customers, load_mapping(mapping))
+        import_projects(source, projects)
+        report = link_contacts(source, OPTIONS)
+        yield {"store": store, "source": source, "plan": account.customer_plan, "report": report,
+               "account": account, "settings": settings}
+        store.close()
 
 
 def test_link_counts_equal_what_the_generator_planted(linked):
@@ -85,6 +86,27 @@ def test_campaigns_link_to_projects_by_rule_and_by_hand(linked):
     doc = store.campaigns.find_one({"_id": other["_id"]})
     assert doc["project_id"] == "P-INSUL" and doc["project_link"]["actor"] == "ana"
     assert link_projects(source).changed == 0
+
+
+def test_an_analyst_links_a_campaign_to_a_project_on_the_campaign_page(linked):
+    from octolib.dashboards.campaign import build_campaign_detail
+    from octolib.dashboards.data import DashboardData
+
+    store, source = linked["store"], linked["source"]
+    link_projects(source)
+    camp = store.campaigns.find_one({"status": "sent", "project_id": {"$exists": False}})
+    page = build_campaign_detail(DashboardData(store), camp["emailoctopus_id"])
+    control = page.project_link
+    assert control.widget.layout.display is None and control.menu.value == "-"
+    control.analyst = lambda: "ben"
+    control.menu.value = "P-SURVEY"
+    control.save.click()
+    doc = store.campaigns.find_one({"_id": camp["_id"]})
+    assert doc["project_id"] == "P-SURVEY" and doc["project_link"]["by"] == "hand"
+    assert "by hand by ben" in control.status.value
+    entry = store.audit_log.find_one({"event": "campaign_project_set", "target": camp["emailoctopus_id"]})
+    assert entry["username"] == "ben" and entry["details"] == {"project": "P-SURVEY"}
+    assert link_projects(source).changed == 0  # the rules leave a hand link alone
 
 
 def test_the_planted_effect_is_found_and_the_null_is_not(linked):
@@ -190,3 +212,18 @@ def test_segment_report_is_the_partners_own_and_prints_no_small_group(linked, tm
         for label in small:
             assert f"\n{label}" not in published and f"{label}," not in published, label
         assert "CUST-" not in published and "@" not in published.replace("@example.com", "")
+
+
+def test_a_sync_links_contacts_in_its_after_step(linked):
+    """``octo sync`` passes after_sync_hook: contacts unlinked in the store are linked again
+    by the next (incremental) sync, with the settings' custom field."""
+    from octolib.api import EmailOctopusClient
+    from octolib.customers.link import after_sync_hook
+    from octolib.sync import run_sync
+
+    store, settings = linked["store"], linked["settings"].replace(link_field=FIELD_TAG)
+    store.contacts.update_many({}, {"$unset": {"customer_id": ""}})
+    with EmailOctopusClient.from_settings(settings) as client:
+        assert run_sync(store, client, progress=False, after=after_sync_hook(settings)).ok
+    assert store.contacts.count_documents({"customer_id": {"$exists": True}}) == linked["report"].matched
+    assert store.link_reports.find_one({"_id": "contacts"})["by_field"] == linked["plan"].expected["by_field"]

@@ -102,8 +102,11 @@ class CampaignDetailPage(Dashboard):
         ], page_size=20, search_keys=["email", "contact_id"], search_placeholder="Search email…",
             csv_name="contacts.csv", default_sort="occurred_at", default_descending=False, tz=data.tz,
             empty_text="Nobody.")
+        from octolib.dashboards.project_link import ProjectLinkControl
+
+        self.project_link = ProjectLinkControl(data.store)  # issue 15: link to an energy project by hand
         self.details = w.VBox([
-            self.header, self.cards, self.reconciliation,
+            self.header, self.project_link.widget, self.cards, self.reconciliation,
             w.HBox([self.funnel_chart.widget, self.rates_html], layout=w.Layout(flex_flow="row wrap")),
             section("After sending"), self.curve_metric, self.curve_chart.widget,
             section("Links"), self.links_chart.widget, self.link_table.widget,
@@ -177,6 +180,7 @@ class CampaignDetailPage(Dashboard):
         finally:
             self._picking = False
         self.details.layout.display = None
+        self.project_link.show(campaign_id)
         self.update()
 
     def _hide(self, text: str, kind: str) -> None:
@@ -375,5 +379,10 @@ def build_campaign_detail(data: DashboardData, campaign_id: str | None = None,
 def campaign_page(settings: Settings, campaign_id: str | None = None) -> CampaignDetailPage:
     """What the notebook calls: the campaign comes from ``campaign_id`` or, when None, from
     the page's URL once the browser shows it (``campaign.ipynb?id=...``)."""
-    return page_for_settings("Campaign", "campaigns", build_campaign_detail, settings,  # type: ignore[return-value]
+    page = page_for_settings("Campaign", "campaigns", build_campaign_detail, settings,
                              campaign_id=campaign_id, wait_for_url=campaign_id is None)
+    if isinstance(page, CampaignDetailPage):
+        from octolib.customers.source import SourceConfig
+
+        page.project_link.configure(SourceConfig.from_settings(settings))
+    return page  # type: ignore[return-value]

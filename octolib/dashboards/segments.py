@@ -57,10 +57,10 @@ class SegmentsPage(Dashboard):
         self.test_line = w.HTML()
         self.chart = Chart("By segment")
         self.table = DataTable(
-            [Column("segment", "Segment"), Column("contacts", "Contacts", "count")]
+            [Column("order", "#", "count"), Column("segment", "Segment"), Column("contacts", "Contacts", "count")]
             + [c for r in SEGMENT_RATES for c in (Column(r, RATES[r].label, "rate"),
                                                   Column(f"{r}_ci", "95% interval"))],
-            csv_name="segments.csv", default_sort=None, search_keys=["segment"])
+            csv_name="segments.csv", default_sort="order", default_descending=False, search_keys=["segment"])
         self.scope_box = w.HBox([])
         self.body.children = [
             w.HBox([self.scope, self.scope_box], layout=w.Layout(flex_flow="row wrap", align_items="center")),
@@ -176,7 +176,8 @@ class SegmentsPage(Dashboard):
             self.summary.value += f'<div class="octo-muted">Not in the chart: {esc("; ".join(extra))}.</div>'
         self.chart.show(charts.segment_figure(table, rate, f"{RATES[rate].label} by {table.field.replace('_', ' ')}"))
         rows: list[dict[str, Any]] = []
-        for row in table.rows():
+        for order, row in enumerate(table.rows(), start=1):
+            row["order"] = order  # bands in their natural order, low to high
             for r in SEGMENT_RATES:
                 lo, hi = row[f"{r}_low"], row[f"{r}_high"]
                 row[f"{r}_ci"] = (f"{float(lo):.1%} to {float(hi):.1%}"  # type: ignore[arg-type]

@@ -105,6 +105,8 @@ def wilson_interval(successes: ArrayLike, trials: ArrayLike, z: float = 1.96) ->
     >>> lo, hi = wilson_interval([5], [100])
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
     (0.0215, 0.1118)
+    >>> wilson_interval([0], [24])[0].tolist(), wilson_interval([24], [24])[1].tolist()
+    ([0.0], [1.0])
     """
     k = np.asarray(successes, dtype=np.float64)
     n = np.asarray(trials, dtype=np.float64)
@@ -114,8 +116,9 @@ def wilson_interval(successes: ArrayLike, trials: ArrayLike, z: float = 1.96) ->
         centre = (p + z * z / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     bad = ~(n > 0) | (k < 0) | (k > n)  # an inconsistent count gets no interval, not a clipped one
-    lo = np.where(bad, np.nan, centre - half)
-    hi = np.where(bad, np.nan, centre + half)
+    # At k = 0 (k = n) the bound is exactly 0 (1); say so rather than print float noise (-0.0%).
+    lo = np.where(bad, np.nan, np.where(k == 0, 0.0, centre - half))
+    hi = np.where(bad, np.nan, np.where(k == n, 1.0, centre + half))
     return lo, hi
 
 
