@@ -23,7 +23,9 @@ from octolib.config import Settings
 from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer
 from octolib.store import Store, connect
 from octolib.store.locks import acquire_lock, new_owner
+from octolib.metrics.automation import AutomationThresholds
 from octolib.sync import STAGES, SyncBusy, SyncService, run_sync
+from octolib.sync.automation import automation_counts, label_events
 
 UTC = timezone.utc
 REPORTABLE = ("sent", "sending")
@@ -179,6 +181,8 @@ def expected(account: FakeAccount, sent_events: bool = False) -> dict[str, dict[
                         opens[row["contact_id"]].append(when)
                     elif status == "clicked":
                         clicks[row["contact_id"]].append(when)
+        if camp["status"] in REPORTABLE:
+            _expect_automation(exp, doc, cid, ts(camp["sent_at"]))
         exp["campaigns"][cid] = doc
     for list_id in account.contacts:
         for c in account.contacts[list_id]:
@@ -192,6 +196,21 @@ def expected(account: FakeAccount, sent_events: bool = False) -> dict[str, dict[
             }
     assert reportable and exp["engagement_events"] and exp["contacts"], "the tiny account should have data"
     return exp
+
+
+def _expect_automation(exp: dict[str, dict[Any, dict[str, Any]]], doc: dict[str, Any], cid: str,
+                       sent_at: datetime | None) -> None:
+    """What the labelling step adds (issue 14): ``automated`` on each open and click as the
+    rules say for these events, the counts on ``current_metrics`` and the rules' fingerprint.
+    Whether the rules are right is tests/test_automation.py's business; here, that the sync
+    stores their answer whatever happens to the run."""
+    events = [ev for key, ev in exp["engagement_events"].items() if key[0] == cid
+              and ev["event_type"] in ("opened", "clicked")]
+    labels = label_events(events, {cid: sent_at})
+    for ev, label in zip(events, labels):
+        ev["automated"] = label
+    doc["current_metrics"].update(automation_counts(events, labels))
+    doc["automation_fingerprint"] = AutomationThresholds().fingerprint()
 
 
 KEYS = {

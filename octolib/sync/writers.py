@@ -275,9 +275,20 @@ def save_links(store: Store, docs: Sequence[Mapping[str, Any]], now: datetime) -
 
 
 def save_events(store: Store, docs: Sequence[Mapping[str, Any]], now: datetime) -> Counts:
-    """Upsert engagement events keyed by (campaign_id, contact_id, event_type)."""
+    """Upsert engagement events keyed by (campaign_id, contact_id, event_type).
+
+    A new open or click is inserted with ``automated: None``, so the labelling step
+    (:mod:`octolib.sync.automation`) writes only the events its rules flag; an update
+    leaves a stored label alone until that step recomputes it.
+    """
     return upsert_changed(store.engagement_events, ("campaign_id", "event_type", "contact_id"), docs, now,
-                          natural=ENGAGEMENT_EVENTS)
+                          natural=ENGAGEMENT_EVENTS, on_insert=_unlabelled)
+
+
+def _unlabelled(new_docs: list[dict[str, Any]]) -> None:
+    for doc in new_docs:
+        if doc.get("event_type") in ("opened", "clicked"):
+            doc.setdefault("automated", None)
 
 
 def contacts_with_events(store: Store, campaign_ids: Sequence[str]) -> list[str]:
