@@ -42,12 +42,14 @@ class SectionSpec(Generic[D]):
 
     ``name`` is the stable word a custom report names it by (titles may be reworded);
     ``title`` is the heading printed in the PDF; ``make`` builds its blocks from the
-    template's prepared data, ``None`` when there is nothing to show.
+    template's prepared data, ``None`` when there is nothing to show. An ``optional``
+    section is printed only when asked for by name (a custom report), never by default.
     """
 
     name: str
     title: str
     make: Callable[[D], list[Block] | None]
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ class Builder(Protocol):
 
 
 def choose(specs: Sequence[SectionSpec[D]], names: Sequence[str] | None, template: str) -> list[SectionSpec[D]]:
-    """The sections ``names`` of ``specs`` in the order given; every one when ``names`` is None.
+    """The sections ``names`` of ``specs`` in the order given; every one but the optional ones
+    when ``names`` is None.
 
     An unknown or repeated name is a ConfigError naming it and the template's sections, so a
     custom report fails before any data is read. An empty list is allowed (the head only).
@@ -78,7 +81,7 @@ def choose(specs: Sequence[SectionSpec[D]], names: Sequence[str] | None, templat
     octolib.errors.ConfigError: template t has no section 'c'; its sections are: a, b
     """
     if names is None:
-        return list(specs)
+        return [s for s in specs if not s.optional]
     if isinstance(names, str):  # one name given bare would be read letter by letter
         names = [names]
     by_name = {s.name: s for s in specs}
