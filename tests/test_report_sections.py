@@ -71,9 +71,10 @@ def test_the_registry_sections_are_the_builders_one_list(name):
 def test_a_full_report_prints_the_registered_sections_in_order(store, name):
     doc = build(_ctx(store, name))
     assert not doc.is_empty and doc.kpis is not None and doc.narrative
-    titles = {s.name: s.title for s in TEMPLATES[name].section_specs}
+    # optional sections (SectionSpec.optional) are printed only when named
+    titles = {s.name: s.title for s in TEMPLATES[name].section_specs if not s.optional}
     printed = [s.title for s in doc.sections]
-    assert printed == [titles[n] for n in TEMPLATES[name].sections if titles[n] in printed]
+    assert printed == [titles[n] for n in TEMPLATES[name].sections if n in titles and titles[n] in printed]
     assert all(s.blocks for s in doc.sections)
     # a partner with lists gets every section but the "no lists" notice
     assert len(printed) == len(titles) - (name == "engagement_analysis")
@@ -83,7 +84,8 @@ def test_a_full_report_prints_the_registered_sections_in_order(store, name):
 def test_chosen_sections_print_in_the_chosen_order_with_the_same_cells(store, name):
     ctx = _ctx(store, name)
     full = build(ctx)
-    names = [n for n in TEMPLATES[name].sections if n != "partner_lists"]
+    optional = {s.name for s in TEMPLATES[name].section_specs if s.optional}  # not in the full report
+    names = [n for n in TEMPLATES[name].sections if n != "partner_lists" and n not in optional]
     chosen = list(reversed(names))[:2]
     doc = build(ctx, chosen)
     titles = {s.name: s.title for s in TEMPLATES[name].section_specs}
@@ -114,5 +116,5 @@ def test_an_unknown_or_repeated_section_is_refused_naming_it(store, name):
         info.check_sections([first, first])
     with pytest.raises(ConfigError, match="no section 'weather'"):
         build(_ctx(store, name), ["weather"])
-    assert info.check_sections(None) == info.sections
+    assert info.check_sections(None) == tuple(s.name for s in info.section_specs if not s.optional)
     assert info.check_sections(first) == (first,)  # one name given bare is that one section
