@@ -355,7 +355,7 @@ def providers_section(d: SummaryData) -> list[Block] | None:
             for r in PROVIDER_RATES])
     how = ("recipients from the stored per-contact sends" if view.exact else
            "recipients estimated from list membership at the time of sending")
-    return [Table("providers", "Deliverability by mailbox provider",
+    return [Table("providers", "Rates per mailbox provider, over the period's settled campaigns",
                   ["Mailbox provider", "Recipients", *(RATES[r].label for r in PROVIDER_RATES)], rows,
                   numeric=tuple(range(1, 2 + len(PROVIDER_RATES))),
                   notes=[f"Provider from the address's domain (table reviewed {table.reviewed}); company domains are "
