@@ -65,6 +65,8 @@ ACTIONS: dict[str, str] = {
     # conversions (octolib.conversions)
     "conversions_uploaded": "uploaded an outcome file for",
     "conversions_removed": "removed an outcome file of",
+    # flags (octolib.dashboards.flag_review)
+    "flag_dismissed": "dismissed the flag",
 }
 
 

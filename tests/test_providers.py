@@ -68,3 +68,28 @@ def test_the_pages_group_a_campaigns_recipients_by_provider(synced_store: Store)
     assert set(view.counts.provider.tolist()) <= set(EXPECTED)
     lists = build_lists(data)
     assert 'data-table="providers"' in lists.providers_html.value and "Summed over" in lists.providers_html.value
+
+
+def test_the_pdf_section_is_printed_only_when_asked_and_sums_to_the_recipients(synced_store: Store,
+                                                                                tmp_path) -> None:
+    import pypdf
+
+    from octolib.config import Settings
+    from octolib.reports.kit import build, make_context, write
+    from octolib.reports.partners import save_partner
+
+    store = synced_store
+    for n, doc in enumerate(store.contacts.find({}, {"_id": 1, "email": 1})):
+        store.contacts.update_one({"_id": doc["_id"]},
+                                  {"$set": {"email": f"{str(doc['email']).split('@')[0]}@{DOMAINS[n % 6]}"}})
+    list_id = next(c["list_ids"][0] for c in store.campaigns.find({"status": "sent"}) if len(c["list_ids"]) == 1)
+    save_partner(store, {"slug": "alpha", "name": "Alpha", "campaigns": {"list_ids": [list_id]},
+                         "default_range": {"from": "2025-01-01", "to": "2026-10-31"}})
+    ctx = make_context(Settings(data_dir=tmp_path), store, "campaign_summary", "alpha", "2025-01-01", "2026-10-31")
+    assert "providers" not in [t.key for t in build(ctx).tables()]  # off by default
+    doc = build(ctx, ["campaigns", "providers"])
+    table = next(t for t in doc.tables() if t.key == "providers")
+    assert [r[0] for r in table.rows][0] == "Gmail" and table.rows[-1][0] == "Other / business domains"
+    write(doc, tmp_path / "out", ctx)
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(str(tmp_path / "out" / "campaign_summary.pdf")).pages)
+    assert "Deliverability by mailbox provider" in " ".join(text.split())

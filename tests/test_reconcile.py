@@ -120,7 +120,7 @@ def test_the_pdf_footer_says_reconciled_or_names_the_partners_own_differing_camp
         write(doc, tmp_path / slug, ctx)
         reader = pypdf.PdfReader(str(tmp_path / slug / "campaign_summary.pdf"))
         texts[slug] = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
-    assert "numbers differ in 1 campaign" in texts["alpha"]
+    assert "not reconciled: 1 campaign" in texts["alpha"]  # the footer, on every page
     assert only_a["name"] in texts["alpha"] and "differ by 7" in texts["alpha"]
     assert "numbers reconciled" in texts["beta"] and "Reconciled at sync" in texts["beta"]
     assert only_a["name"] not in texts["beta"] and "differ by" not in texts["beta"]

@@ -302,9 +302,20 @@ class SyncPage(Dashboard):
         try:
             store = self.store_factory(self.settings)
             client = self.client_factory(self.settings)
-            service = _service_class()(store, client, sent_events=self.settings.sync_sent_events, bars=self.bars)
+            from octolib.customers.link import after_sync_hook
+            from octolib.sync.automation import automation_thresholds
+
+            # The same thresholds and after-sync step as `octo sync` and the scheduler: a sync
+            # started here must label and link exactly as one started anywhere else.
+            service = _service_class()(store, client, sent_events=self.settings.sync_sent_events, bars=self.bars,
+                                       automation=automation_thresholds(self.settings))
             self.result = service.run(full=full, trigger="dashboard",
                                       user=actor if actor != UNKNOWN_ANALYST else None, progress=True)
+            if self.result is not None and self.result.ok:
+                try:
+                    after_sync_hook(self.settings)(store)
+                except Exception:  # noqa: BLE001 - the sync's data is saved; the link step is logged
+                    log.exception("after the sync: linking customers failed")
         except BaseException as exc:  # noqa: BLE001 - reported on the page
             self.error = exc
             if type(exc).__name__ != "SyncBusy":

@@ -298,6 +298,7 @@ def sync_job(
         from octolib.api import EmailOctopusClient
         from octolib.store import connect
         from octolib.sync import SyncBusy, run_sync
+        from octolib.customers.link import after_sync_hook
         from octolib.sync.automation import automation_thresholds
 
         with (connect_fn or connect)(settings) as store, \
@@ -305,7 +306,8 @@ def sync_job(
             try:
                 result = (sync_fn or run_sync)(store, client, trigger="scheduler", user="scheduler", progress=False,
                                                 sent_events=settings.sync_sent_events,
-                                                automation=automation_thresholds(settings))
+                                                automation=automation_thresholds(settings),
+                                                after=after_sync_hook(settings))
             except SyncBusy as exc:
                 log.info("sync skipped: %s", exc)
                 return "skipped"

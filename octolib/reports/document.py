@@ -147,9 +147,8 @@ class Provenance:
 
     def footer_text(self) -> str:
         run = self.sync_run_id or "none"
-        words = f" · {self.reconciliation[0]}" if self.reconciliation[0] else ""
         return (f"Data as of {self.as_of_text()} (sync run {run}) · template {self.template} "
-                f"v{self.template_version}{words}")
+                f"v{self.template_version}")
 
 
 @dataclass

@@ -230,6 +230,8 @@ def _make_canvas(doc: ReportDocument, pages: list[int], created: datetime | None
 
     colour = doc.brand_colour
     left_text = f"{doc.partner_name} · {doc.title} · {doc.period.label()}"
+    if doc.provenance.reconciliation[0]:  # octolib.sync.reconcile: were this report's numbers reconciled?
+        left_text += f" · {doc.provenance.reconciliation[0]}"
     prov_text = doc.provenance.footer_text()
     with_definitions = bool(doc.provenance.definitions) and not doc.is_empty
 

@@ -79,7 +79,8 @@ class Builder(Protocol):
 
 
 def choose(specs: Sequence[SectionSpec[D]], names: Sequence[str] | None, template: str) -> list[SectionSpec[D]]:
-    """The sections ``names`` of ``specs`` in the order given; every one when ``names`` is None.
+    """The sections ``names`` of ``specs`` in the order given; every default one
+    when ``names`` is None.
 
     An unknown or repeated name is a ConfigError naming it and the template's sections, so a
     custom report fails before any data is read. An empty list is allowed (the head only).
@@ -93,7 +94,7 @@ def choose(specs: Sequence[SectionSpec[D]], names: Sequence[str] | None, templat
     octolib.errors.ConfigError: template t has no section 'c'; its sections are: a, b
     """
     if names is None:
-        return list(specs)
+        return [s for s in specs if s.default]
     if isinstance(names, str):  # one name given bare would be read letter by letter
         names = [names]
     by_name = {s.name: s for s in specs}

@@ -231,7 +231,7 @@ def report_note(results: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     ('numbers reconciled', 'Reconciled at sync: for each of the 1 campaigns in this report, the summary, the per-contact rows and the link totals agree.')
     >>> bad = {"status": "differ", "differences": [{"check": "unique clicks", "summary": 5, "found": 4, "by": -1}]}
     >>> report_note([{"name": "May", "reconciliation": ok}, {"name": "June", "reconciliation": bad}])[0]
-    'numbers differ in 1 campaign (see "About these numbers")'
+    'not reconciled: 1 campaign'
     """
     if not results:
         return "", ""
@@ -241,8 +241,7 @@ def report_note(results: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     if differ:
         parts = "; ".join(f"{r['name']}: {describe((r.get('reconciliation') or {}).get('differences') or [])}"
                           for r in differ)
-        return (f"numbers differ in {len(differ)} campaign{'s' if len(differ) != 1 else ''} "
-                '(see "About these numbers")',
+        return (f"not reconciled: {len(differ)} campaign{'s' if len(differ) != 1 else ''}",
                 f"Not reconciled: the summary, the per-contact rows and the link totals disagree for {parts}. "
                 "The report prints the summary's numbers, as EmailOctopus reports them.")
     if unchecked:

@@ -365,6 +365,38 @@ def lists_section(d: SummaryData) -> list[Block] | None:
     return list_performance.lists_section(data)
 
 
+def providers_section(d: SummaryData) -> list[Block] | None:
+    """Per mailbox provider, summed over the period's settled campaigns (``octolib.metrics.providers``)."""
+    from octolib.dashboards.data import DashboardData
+    from octolib.dashboards.providers import provider_view
+    from octolib.metrics.providers import PROVIDER_RATES, provider_table
+    from octolib.metrics.rate_specs import RATES
+
+    if not len(d.now):
+        return None
+    view = provider_view(DashboardData(d.ctx.store, cache_dir=None), d.now.ids)
+    c = view.counts
+    if not len(c):
+        return None
+    rates = c.rates()
+    table = provider_table()
+    rows = []
+    for k in range(len(c)):
+        sent, delivered = int(c.counts["sent"][k]), int(c.counts["delivered"][k])
+        rows.append([table.label(str(c.provider[k])), count_cell(sent)] + [
+            rate_cell(float(rates[r][k]), sent if RATES[r].denominator == ("sent",) else delivered)
+            for r in PROVIDER_RATES])
+    how = ("recipients from the stored per-contact sends" if view.exact else
+           "recipients estimated from list membership at the time of sending")
+    return [Table("providers", "Rates per mailbox provider, over the period's settled campaigns",
+                  ["Mailbox provider", "Recipients", *(RATES[r].label for r in PROVIDER_RATES)], rows,
+                  numeric=tuple(range(1, 2 + len(PROVIDER_RATES))),
+                  notes=[f"Provider from the address's domain (table reviewed {table.reviewed}); company domains are "
+                         f"'other / business domains'. {how.capitalize()}: {view.recipients:,} found against "
+                         f"{view.summary_sent:,} sent in EmailOctopus's summary. Bounces are not split into hard "
+                         "and soft per contact.", SMALL_NOTE])]
+
+
 #: The sections of the campaign summary, in print order: the one list the template
 #: registry and custom reports read. ``best``, ``engagement`` and ``lists`` make the
 #: campaign summary the custom report of issue 13 (every section it lists, in one PDF).
@@ -376,6 +408,8 @@ SECTIONS: tuple[SectionSpec[SummaryData], ...] = (
     SectionSpec("conversions", "Conversions", conversions_section),
     SectionSpec("engagement", "When and how soon people open", engagement_section, default=False),
     SectionSpec("lists", "The partner's lists", lists_section, default=False),
+    # issue 14: printed only when a custom report names it
+    SectionSpec("providers", "Deliverability by mailbox provider", providers_section, default=False),
 )
 
 
