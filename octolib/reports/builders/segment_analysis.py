@@ -27,7 +27,7 @@ from octolib.metrics.rate_specs import RATES
 from octolib.metrics.segments import SEGMENT_RATES
 from octolib.reports.builders.common import assemble, count_cell, definitions_for
 from octolib.reports.document import Block, Paragraph, Table
-from octolib.reports.sections import Nothing, SectionSpec, choose
+from octolib.reports.sections import Nothing, SectionSpec, plan
 
 if TYPE_CHECKING:
     from octolib.reports.document import ReportDocument
@@ -48,8 +48,8 @@ class SegmentData:
 
 def build(ctx: ReportContext, sections: Sequence[str] | None = None) -> ReportDocument:
     """The segment analysis of ``ctx.partner`` (and ``ctx.extras["project"]``) for ``ctx.period``."""
-    specs = choose(SECTIONS, sections, ctx.template.name)
-    return assemble(ctx, definitions_for(list(SEGMENT_RATES)), specs, prepare, key_figures, summary)
+    chosen = plan(SECTIONS, sections, ctx.template.name)
+    return assemble(ctx, definitions_for(list(SEGMENT_RATES)), chosen, prepare, key_figures, summary)
 
 
 def prepare(ctx: ReportContext) -> SegmentData | Nothing:
