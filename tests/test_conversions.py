@@ -234,3 +234,12 @@ def test_the_campaigns_page_uploads_refuses_bad_files_and_shows_conversion_colum
     assert panel.remove() is True
     assert "Conversions" not in [c.label for c in page.table.columns]
     assert synced_store.conversions.count_documents({}) == 0
+
+
+def test_the_sample_file_is_the_same_every_time_and_leaves_the_account_as_it_was():
+    account = FakeAccount.generate(seed=7, size="tiny")
+    before = (account.campaigns, [account.report_rows(c["id"], "clicked") for c in account.campaigns])
+    first = sample_outcomes_csv(account)
+    assert first == sample_outcomes_csv(FakeAccount.generate(seed=7, size="tiny"))
+    assert (account.campaigns, [account.report_rows(c["id"], "clicked") for c in account.campaigns]) == before
+    assert first.splitlines()[0] == "email,time,value" and len(first.splitlines()) > 1
