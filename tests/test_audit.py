@@ -83,3 +83,36 @@ def test_sync_page_records_the_analyst_and_lists_the_activity(tmp_path: Path):
     assert (rec.actor, rec.action, rec.details.get("full")) == ("carol", "sync_started", True)
     assert page.runs.rows[0]["user"] == "carol"
     assert [(r["actor"], r["sentence"]) for r in page.activity.rows] == [("carol", "carol started a sync (full)")]
+
+
+def test_the_report_builder_records_each_report_by_the_analyst(synced_store, tmp_path):
+    from datetime import datetime, timezone
+
+    from octolib.dashboards.data import DashboardData
+    from octolib.dashboards.report_builder import build_report_builder
+    from octolib.reports import save_partner, validate_partner
+    from octolib.reports.runner import BatchResult, ReportResult
+
+    save_partner(synced_store, validate_partner({"slug": "north", "name": "North Co",
+                                                 "campaigns": {"name_pattern": "."}}))
+    seen: dict[str, object] = {}
+
+    def runner(settings, requests, *, store, workers, user, progress):
+        seen["user"] = user
+        now = datetime.now(timezone.utc)
+        results = [ReportResult(r, f"rep-{i}", status="succeeded" if i == 0 else "failed", error="boom")
+                   for i, r in enumerate(requests)]
+        return BatchResult("b1", tmp_path, results, now, now, tmp_path / "manifest.json")
+
+    settings = Settings(data_dir=tmp_path / "live")
+    page = build_report_builder(DashboardData(synced_store, cache_dir=tmp_path / "cache"), settings,
+                                runner=runner, analyst=lambda: "erin")
+    page.partners.value = ("north",)
+    page.templates.value = tuple(v for _, v in page.templates.options)[:2]
+    assert page.start() is True
+    page.wait(60)
+    assert seen["user"] == "erin"
+    recs = audit.recent(synced_store, 10, actions=("report_made", "report_failed"))
+    assert sorted((r.actor, r.action, r.target) for r in recs) == [("erin", "report_failed", "north"),
+                                                                   ("erin", "report_made", "north")]
+    assert all(r.details.get("template") in page.templates.value for r in recs)

@@ -90,8 +90,9 @@ def run_report_command(args: argparse.Namespace) -> int:
                 print(f"wrote {args.export_partners}")
             return 0
         if args.list_partners:
-            for p in P.list_partners(store):
-                print(f"{p.slug:20} {p.name:30} {p.default_range if isinstance(p.default_range, str) else 'fixed range'}")
+            for p in P.list_partners(store, include_archived=True):
+                print(f"{p.slug:20} {p.name:30} {p.default_range if isinstance(p.default_range, str) else 'fixed range'}"
+                      + ("  (archived: not in --all or schedules)" if p.archived else ""))
             return 0
         if args.note:
             P.set_note(store, args.note[0], args.note[1])

@@ -56,6 +56,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("engagement", "Engagement", "Engagement", "build_engagement"),
     PageSpec("sync", "Sync", "Sync", "build_sync"),
     PageSpec("report_builder", "Report builder", "Reports", "build_report_builder"),
+    PageSpec("partners", "Partners", "Partners", "build_partners"),
 )
 
 #: The navigation bar: (notebook stem, link text), in order.

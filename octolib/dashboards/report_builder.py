@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from octolib import audit
 from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData
+from octolib.dashboards.identity import UNKNOWN_ANALYST, current_analyst
 from octolib.dashboards.widgets import Column, DataTable, FileDownload, IsoDateInput, esc, section
 from octolib.metrics.display import plural
 
@@ -67,8 +69,10 @@ class ReportBuilderPage(Dashboard):
     joins the worker (tests)."""
 
     def __init__(self, data: DashboardData, settings: Settings,
-                 runner: Callable[..., Any] | None = None, workers: int = 2) -> None:
+                 runner: Callable[..., Any] | None = None, workers: int = 2,
+                 analyst: Callable[[], str] = current_analyst) -> None:
         super().__init__(data, "Report builder", "report_builder")
+        self.analyst = analyst
         from octolib.reports import TEMPLATES, list_partners
 
         self.settings = settings
@@ -239,11 +243,13 @@ class ReportBuilderPage(Dashboard):
         self.progress.max, self.progress.value, self.progress.bar_style = len(requests), 0, "info"
         self.progress.layout.visibility = "visible"
         self.progress_text.value = f'<span class="octo-muted">0 of {plural(len(requests), "report")}</span>'
-        self._thread = threading.Thread(target=self._work, args=(requests,), name="octo-report-builder", daemon=True)
+        actor = self.analyst()
+        self._thread = threading.Thread(target=self._work, args=(requests, actor), name="octo-report-builder",
+                                        daemon=True)
         self._thread.start()
         return True
 
-    def _work(self, requests: list[Any]) -> None:
+    def _work(self, requests: list[Any], actor: str = UNKNOWN_ANALYST) -> None:
         from octolib.reports import run_batch
         from octolib.store import connect
 
@@ -261,8 +267,9 @@ class ReportBuilderPage(Dashboard):
         try:
             store = connect(self.settings)
             run = self._runner or run_batch
-            self.batch = run(self.settings, requests, store=store, workers=self.workers, user=_whoami(),
-                             progress=progress)
+            self.batch = run(self.settings, requests, store=store, workers=self.workers,
+                             user=actor if actor != UNKNOWN_ANALYST else _whoami(), progress=progress)
+            _audit_batch(store, actor, self.batch)
         except BaseException as exc:  # noqa: BLE001 - reported on the page
             log.exception("report batch failed")
             self.error = exc
@@ -305,6 +312,15 @@ class ReportBuilderPage(Dashboard):
     def wait(self, timeout: float = 600.0) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def _audit_batch(store: Any, actor: str, batch: Any) -> None:
+    """One ``audit_log`` record per report of the batch, by the analyst who clicked."""
+    for result in getattr(batch, "results", None) or []:
+        request = result.request
+        audit.record(store, actor=actor, action="report_made" if result.ok else "report_failed",
+                     target=request.partner, template=request.template,
+                     report_id=getattr(result, "report_id", None) or None)
 
 
 def _iso(d: date) -> str:

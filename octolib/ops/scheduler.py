@@ -389,7 +389,8 @@ def _partner_documents(settings: Settings) -> list[Mapping[str, Any]]:
     from octolib.store import connect
 
     with connect(settings) as store:
-        return list(store.partners.find({}, {"_id": 0, "slug": 1, "schedule": 1}))
+        # Archived partners keep their schedule text but are not run (octolib.reports.partners).
+        return list(store.partners.find({"archived": {"$ne": True}}, {"_id": 0, "slug": 1, "schedule": 1}))
 
 
 def build_scheduler(

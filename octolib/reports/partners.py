@@ -24,6 +24,8 @@ The document (and one entry of ``partners.yml``)::
       "delivery": false,                   # true: scheduled reports are emailed to the
                                            # recipients (octolib.ops.delivery; needs SMTP)
       "note": "free text",                 # the analyst note, kept between runs
+      "archived": false,                   # true: kept (and its reports), but left out of
+                                           # --all, the schedules and the builder's list
       "goal_links": ["*acme.example/signup*"]  # clicks on links matching these globs count
                                            # as conversions (octolib.metrics.conversions)
     }
@@ -70,6 +72,7 @@ __all__ = [
     "get_partner",
     "list_partners",
     "delete_partner",
+    "set_archived",
     "set_note",
     "load_partners_yaml",
     "import_partners",
@@ -86,13 +89,21 @@ _LOGO_SUFFIXES = {".png", ".jpg", ".jpeg"}
 _Fail = Callable[[str, str], NoReturn]
 MAX_NOTE = 4000
 FIELDS = ("slug", "name", "logo", "brand_colour", "campaigns", "default_range", "recipients", "delivery", "schedule",
-          "note", "goal_links")
+          "note", "archived", "goal_links")
 RULE_FIELDS = ("ids", "name_pattern", "subject_pattern", "list_ids")
 DEFAULT_COLOUR = "#1F4E79"
 
 
 class PartnerError(ConfigError):
-    """A partner definition that cannot be used; the message names the field and the fix."""
+    """A partner definition that cannot be used; the message names the field and the fix.
+
+    ``field`` is the field's path (``"brand_colour"``, ``"campaigns.name_pattern"``) and
+    ``problem`` the message without the location, so a form can show it next to the field;
+    both are empty for a definition that is not a mapping at all.
+    """
+
+    field: str = ""
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,7 @@ class Partner:
     note: str = field(default="", repr=False)
     delivery: bool = False
     schedule: Any = None  # "first monday monthly at 07:30", 5-field cron, or {when, templates}
+    archived: bool = False  # kept with its reports, but not in --all, schedules or the builder
     goal_links: tuple[str, ...] = ()  # URL globs whose clicks count as conversions (issue 13)
 
     def as_document(self) -> dict[str, Any]:
@@ -146,6 +158,7 @@ class Partner:
             "delivery": self.delivery,
             "schedule": dict(self.schedule) if isinstance(self.schedule, Mapping) else self.schedule,
             "note": self.note,
+            "archived": self.archived,
             "goal_links": list(self.goal_links),
         }
         return doc
@@ -198,7 +211,9 @@ def validate_partner(
     slug_hint = raw.get("slug") if isinstance(raw, Mapping) and isinstance(raw.get("slug"), str) else None
 
     def fail(fld: str, problem: str) -> NoReturn:
-        raise PartnerError(f"{_where(index, slug_hint)}.{fld}: {problem}")
+        error = PartnerError(f"{_where(index, slug_hint)}.{fld}: {problem}")
+        error.field, error.problem = fld, problem
+        raise error
 
     if not isinstance(raw, Mapping):
         raise PartnerError(f"{_where(index, None)}: expected a mapping of fields (slug, name, campaigns, ...), "
@@ -283,12 +298,18 @@ def validate_partner(
     if len(note) > MAX_NOTE:
         fail("note", f"{len(note)} characters; keep the analyst note under {MAX_NOTE} characters")
 
+    archived = raw.get("archived", False)
+    if archived is None:
+        archived = False
+    if not isinstance(archived, bool):
+        fail("archived", f"{archived!r} is not true or false; write archived: true to keep a partner out of runs")
+
     goal_links = _goal_links(raw.get("goal_links"), fail)
 
     return Partner(
         slug=slug, name=name.strip(), campaigns=rules, brand_colour=colour, logo=logo,
         default_range=default_range, recipients=recipients, note=note.strip(), delivery=delivery,
-        schedule=schedule, goal_links=goal_links,
+        schedule=schedule, archived=archived, goal_links=goal_links,
     )
 
 
@@ -432,9 +453,20 @@ def get_partner(store: Store, slug: str) -> Partner:
     return _from_document(doc)
 
 
-def list_partners(store: Store) -> list[Partner]:
-    """Every stored partner, by slug."""
-    return [_from_document(d) for d in store.partners.find({}, {"_id": 0}).sort("slug", 1)]
+def list_partners(store: Store, *, include_archived: bool = False) -> list[Partner]:
+    """The stored partners, by slug; archived ones only with ``include_archived`` (so
+    ``--all``, the schedules and the builder leave them out)."""
+    query: dict[str, Any] = {} if include_archived else {"archived": {"$ne": True}}
+    return [_from_document(d) for d in store.partners.find(query, {"_id": 0}).sort("slug", 1)]
+
+
+def set_archived(store: Store, slug: str, archived: bool = True) -> Partner:
+    """Archive (or restore) a partner: its definition and past reports stay, but an archived
+    partner is left out of ``octo report --all``, the schedules and the builder's list.
+    Archive rather than delete, so a report can always be traced to its partner."""
+    get_partner(store, slug)  # PartnerError naming the known slugs
+    store.partners.update_one({"slug": slug}, {"$set": {"archived": bool(archived), "updated_at": _now()}})
+    return get_partner(store, slug)
 
 
 def delete_partner(store: Store, slug: str) -> bool:
@@ -512,7 +544,7 @@ def export_partners_yaml(store: Store) -> str:
     import yaml
 
     entries = []
-    for p in list_partners(store):
+    for p in list_partners(store, include_archived=True):
         doc = p.as_document()
         entries.append({k: doc[k] for k in FIELDS
                         if doc.get(k) not in ("", [], {}, None, False) or k == "note"})
