@@ -234,3 +234,31 @@ def test_the_campaigns_page_uploads_refuses_bad_files_and_shows_conversion_colum
     assert panel.remove() is True
     assert "Conversions" not in [c.label for c in page.table.columns]
     assert synced_store.conversions.count_documents({}) == 0
+
+
+def test_the_sample_file_is_the_same_every_time_and_leaves_the_account_as_it_was():
+    account = FakeAccount.generate(seed=7, size="tiny")
+    before = (account.campaigns, [account.report_rows(c["id"], "clicked") for c in account.campaigns])
+    first = sample_outcomes_csv(account)
+    assert first == sample_outcomes_csv(FakeAccount.generate(seed=7, size="tiny"))
+    assert (account.campaigns, [account.report_rows(c["id"], "clicked") for c in account.campaigns]) == before
+    assert first.splitlines()[0] == "email,time,value" and len(first.splitlines()) > 1
+
+
+def test_the_campaign_page_shows_goal_clicks_and_conversions_only_when_present(synced_store):
+    from octolib.dashboards.campaign import build_campaign_detail
+    from octolib.dashboards.data import DashboardData
+
+    mine = _lists(synced_store)[0]
+    click = _a_click(synced_store, mine)
+    cid = click["campaign_id"]
+    before = build_campaign_detail(DashboardData(synced_store), cid)
+    assert 'data-kpi="Conversions"' not in before.cards.value and 'data-kpi="Goal clicks"' not in before.cards.value
+    _partner(synced_store, "harbour", goal_links=["*shop.example.com/sale*"])
+    import_outcomes(synced_store, "harbour", f"contact_id,time,value\n{click['contact_id']},"
+                    f"{(click['occurred_at'] + timedelta(hours=2)).isoformat()},12.5\n", filename="one.csv", actor="ana")
+    expected = conversion_table(synced_store, "harbour", [cid])
+    page = build_campaign_detail(DashboardData(synced_store), cid)
+    assert 'data-kpi="Goal clicks"' in page.cards.value and 'data-kpi="Conversions"' in page.cards.value
+    assert int(expected.conversion_count[0]) == 1
+    assert "value 12.50" in page.cards.value

@@ -37,7 +37,9 @@ def store(synced_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     st = connect(settings)
     list_ids = [d["emailoctopus_id"] for d in st.lists.find({}, {"emailoctopus_id": 1})]
     assert len(list_ids) == 2
-    save_partner(st, {"slug": "everyone", "name": "Everyone", "campaigns": {"list_ids": list_ids}})
+    # goal links: the campaign summary's Conversions section prints only for a partner that has some
+    save_partner(st, {"slug": "everyone", "name": "Everyone", "campaigns": {"list_ids": list_ids},
+                      "goal_links": ["*example.org/partners*"]})
     save_partner(st, {"slug": "rules", "name": "Rule Partner", "campaigns": {"name_pattern": "."}})
     yield settings, st
     st.close()

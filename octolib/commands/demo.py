@@ -70,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"customers: {linked.render().splitlines()[0]}\nprojects: {projects.render()}\n"
               f"(the demo links by the CustomerId field: export OCTO_LINK_FIELD=CustomerId for later octo link/sync)")
         store.close()
+        from octolib.fake.outcomes import sample_outcomes_csv
+
+        sample = settings.data_dir / "sample_outcomes.csv"  # a partner's conversions file (issue 13)
+        sample.write_text(sample_outcomes_csv(server.account), encoding="utf-8")
+        print(f"sample outcome file of a partner (upload it on the Campaigns page): {sample}")
         print(f"\nTo use the demo's data from another terminal (reports, exports):\n"
               f"  {demo_exports(base.data_dir)}\n  octo report --partners")
         if args.no_serve:

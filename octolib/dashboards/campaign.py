@@ -70,7 +70,9 @@ class CampaignDetailPage(Dashboard):
     ``comparison`` (rows of the rates table), ``curve_chart``, ``links_chart``, ``link_table``.
     """
 
-    def __init__(self, data: DashboardData, campaign_id: str | None = None, wait_for_url: bool = True) -> None:
+    def __init__(self, data: DashboardData, campaign_id: str | None = None, wait_for_url: bool = True,
+                 conversion_window_days: float = 7.0) -> None:
+        self.conversion_window_days = conversion_window_days
         super().__init__(data, "Campaign", "campaigns")
         self.campaign_id: str | None = None
         self.picker = w.Dropdown(description="Campaign", layout=w.Layout(width="560px"))
@@ -223,6 +225,7 @@ class CampaignDetailPage(Dashboard):
              f"{format_rate(r.bounce_rate[i], 2)} of sent"),
             ("Unsubscribes", format_count(c["unsubscribed"][i]), f"{format_rate(r.unsubscribe_rate[i], 2)}"),
             ("Complaints", format_count(c["spam_complaints"][i]), f"{format_rate(r.complaint_rate[i], 2)}"),
+            *self._conversion_cards(delivered),
         ])
         self._show_reconciliation()
         if str(c["status"][i]) not in SENT_STATUSES or int(c["sent"][i]) == 0:
@@ -252,6 +255,25 @@ class CampaignDetailPage(Dashboard):
         kind, text = badge_text(campaign_result(self.data.store, self.campaign_id or ""))
         self.reconciliation.value = (f'<div data-reconciliation="{esc(kind)}">'
                                      f'{message_html("info" if kind == "muted" else kind, text)}</div>')
+
+    def _conversion_cards(self, delivered: int) -> list[tuple[str, str, str]]:
+        """Goal clicks and conversions of this campaign, when a partner of it has any (issue 13)."""
+        from octolib.conversions import account_conversions
+        from octolib.metrics.conversions import conversion_rate, goal_rate
+        from octolib.reports.conversions_section import value_cell
+
+        conv = account_conversions(self.data.store, window_days=self.conversion_window_days).get(str(self.campaign_id))
+        if conv is None:
+            return []
+        cards = []
+        if conv.goal_clicks is not None:
+            cards.append(("Goal clicks", format_count(conv.goal_clicks),
+                          f"{format_rate(goal_rate(conv.goal_clicks, delivered))} goal rate"))
+        if conv.conversions is not None:
+            cards.append(("Conversions", format_count(conv.conversions),
+                          f"{format_rate(conversion_rate(conv.conversions, delivered))} of delivered · value "
+                          f"{value_cell(conv.value or 0.0)}"))
+        return cards
 
     def _in_progress_text(self) -> str:
         t, i = self.table, self.row
@@ -370,17 +392,19 @@ class CampaignDetailPage(Dashboard):
 
 
 def build_campaign_detail(data: DashboardData, campaign_id: str | None = None,
-                          wait_for_url: bool = False) -> CampaignDetailPage:
+                          wait_for_url: bool = False, conversion_window_days: float = 7.0) -> CampaignDetailPage:
     """The detail page over ``data`` for ``campaign_id`` (None: wait for the URL when
     ``wait_for_url``, else ask for a choice)."""
-    return CampaignDetailPage(data, campaign_id, wait_for_url=wait_for_url)
+    return CampaignDetailPage(data, campaign_id, wait_for_url=wait_for_url,
+                              conversion_window_days=conversion_window_days)
 
 
 def campaign_page(settings: Settings, campaign_id: str | None = None) -> CampaignDetailPage:
     """What the notebook calls: the campaign comes from ``campaign_id`` or, when None, from
     the page's URL once the browser shows it (``campaign.ipynb?id=...``)."""
     page = page_for_settings("Campaign", "campaigns", build_campaign_detail, settings,
-                             campaign_id=campaign_id, wait_for_url=campaign_id is None)
+                             campaign_id=campaign_id, wait_for_url=campaign_id is None,
+                             conversion_window_days=settings.conversion_window_days)
     if isinstance(page, CampaignDetailPage):
         from octolib.customers.source import SourceConfig
 

@@ -47,7 +47,8 @@ class ConversionUploadPanel:
         self.tz = tz
         self.on_change = on_change
         self.partner = w.Dropdown(description="Partner", layout=w.Layout(width="320px"))
-        self.upload = w.FileUpload(accept=".csv,text/csv", multiple=False, description="Choose outcome CSV")
+        self.upload = w.FileUpload(accept=".csv,text/csv", multiple=False, description="Choose CSV",
+                                   layout=w.Layout(width="auto"))
         self.store_button = w.Button(description="Upload outcomes", button_style="primary", icon="upload")
         self.message = w.HTML()
         self.uploads = w.HTML()

@@ -437,6 +437,8 @@ class PartnersPage(Dashboard):
             "default_range": default_range, "recipients": _split(self.recipients.value),
             "delivery": bool(self.delivery.value), "schedule": schedule, "note": self.note.value,
             "archived": bool(self._editing.archived) if self._editing else False,
+            # goal links (conversions) have no field here yet: an edit keeps the stored ones
+            "goal_links": list(self._editing.goal_links) if self._editing else [],
         }
 
     def clear_errors(self) -> None:

@@ -303,6 +303,7 @@ def validate_partner(
         archived = False
     if not isinstance(archived, bool):
         fail("archived", f"{archived!r} is not true or false; write archived: true to keep a partner out of runs")
+
     goal_links = _goal_links(raw.get("goal_links"), fail)
 
     return Partner(
