@@ -186,7 +186,10 @@ def add_routes(server_app: Any) -> None:
     if getattr(server_app.web_app, "_octo_plotly_route", False):
         return
     server_app.web_app._octo_plotly_route = True
-    bundle = plotly_bundle_file()
+    # ``--OctoPlotly.bundle=full``: plotly's own full bundle (benchmarks compare the two; an
+    # operator's way out should a chart need a trace type the partial bundle lacks).
+    full = str(server_app.config.get("OctoPlotly", {}).get("bundle", "")) == "full"
+    bundle = installed_widget_bundle() if full else plotly_bundle_file()
     body = bundle.read_bytes()
     tag = f'"plotly-{plotly_version()}-{hashlib.sha256(body).hexdigest()[:16]}"'
 
