@@ -22,8 +22,38 @@ Prints figures; asserts nothing. Two parts:
 Measured 2026-11-30 on this 2-core machine while seven other sessions ran (load average
 25-35, so absolute times are several times a quiet machine's), demo account:
 
-    (figures filled in below by the run of this script; see the README's plotly paragraph)
-"""
+    page            widgets   state (B)  figures (B)  templates (B) charts  largest trace: points / chart width px
+    overview             68      71,165       12,770          1,907      1  74 (scatter) / 1150
+    campaigns            87      79,319        3,830          1,907      1  8 (bar) / 1150
+    campaign            128     117,638       21,788          5,721      3  169 (scatter) / 1150
+    lists               143     110,218        8,581          3,814      2  18 (bar) / 1150
+    contacts            116      87,547            0              0      0
+    engagement           80      93,154       32,747          7,628      4  24 (heatmap) / 1150
+    sync                112      73,888            0              0      0
+    report_builder      104      74,739            0              0      0
+
+Reading it: a page sends 70-120 KB of widget state, of which the figures are 0-33 KB and
+plotly's per-figure template 1.9 KB a chart (2-8 % of a page): not worth stripping. No
+trace draws more points than its chart has pixels (the most is 169 against 1,150), so
+nothing is downsampled; the per-campaign charts would reach their width at about 1,150
+campaigns (38x the demo). The weight was plotly.js itself: 5.0 MB evaluated per page
+before, 1.3 MB now.
+
+Warm charts, same run (``--reps 2``, load average 30-36: the pools could not refill within
+the 4 s gap, so most loads waited for a kernel and these are far from a quiet machine's
+warm figures; full and partial ran one after the other, so load drift is not cancelled):
+
+    warm, one user: seconds from request to the last chart drawn, median (min-max) of 2
+      page                 full (5.0 MB)       partial (1.3 MB)
+      overview       43.15 (36.84-49.47)    26.64 (17.83-35.45)
+      campaigns      42.14 (21.54-62.73)    31.54 (27.07-36.00)
+      campaign       52.20 (42.23-62.17)    26.58 (23.22-29.94)
+      lists          56.81 (44.44-69.17)    15.44 (14.55-16.33)
+      engagement     40.03 (37.64-42.43)    14.97 (12.45-17.48)
+
+The partial bundle was faster on every page here; whether a warm page draws its charts
+under 1 s (the goal; 2.3-2.9 s before, about 1.1 s of it evaluating plotly.js) needs this
+script on a quiet machine."""
 
 from __future__ import annotations
 
@@ -131,7 +161,7 @@ def warm_charts(data_dir: Path, campaign_id: str, reps: int, gap: float, chromiu
         browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
         for name in sizes:
             with running_server(ROOT / "notebooks", data_dir, pool_size=1, pool_notebooks=notebooks, wait_for_pools=True,
-                                jupyter_args=(f"--OctoPlotly.bundle={name}",)) as server:
+                                start_timeout_s=600, jupyter_args=(f"--OctoPlotly.bundle={name}",)) as server:
                 context = browser.new_context(viewport={"width": 1280, "height": 1000})
                 login = context.new_page()
                 login.goto(server.url + "login")
