@@ -36,7 +36,9 @@ socket, and the page waits until something else touches the socket. Two defences
 Engagement page). The dashboards' charts (:class:`octolib.dashboards.widgets.Chart`) carry a
 few lines that ``import()`` the bundle from :data:`PLOTLY_BUNDLE_PATH` on this server
 instead: fetched once, cached by the browser, shared by every chart.
-:func:`add_routes` serves it (signed-in users only).
+:func:`add_routes` serves it (signed-in users only): :data:`PARTIAL_BUNDLE`, plotly's widget
+with plotly.js cut to the trace types the charts draw (1.3 MB against 5 MB, so the browser
+evaluates a quarter of it; ``scripts/build_plotly_bundle.py`` rebuilds it from npm).
 
 **No CDN.** Voilà's ``lab`` template links Font Awesome from jsDelivr. The ``octopus``
 template (``octolib/voila_assets``) is the same page without it; plotly.js and the widget
@@ -186,7 +188,10 @@ def add_routes(server_app: Any) -> None:
     if getattr(server_app.web_app, "_octo_plotly_route", False):
         return
     server_app.web_app._octo_plotly_route = True
-    bundle = plotly_bundle_file()
+    # ``--OctoPlotly.bundle=full``: plotly's own full bundle (benchmarks compare the two; an
+    # operator's way out should a chart need a trace type the partial bundle lacks).
+    full = str(server_app.config.get("OctoPlotly", {}).get("bundle", "")) == "full"
+    bundle = installed_widget_bundle() if full else plotly_bundle_file()
     body = bundle.read_bytes()
     tag = f'"plotly-{plotly_version()}-{hashlib.sha256(body).hexdigest()[:16]}"'
 
