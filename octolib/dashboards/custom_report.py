@@ -100,6 +100,12 @@ class CustomReportPanel:
 
     # -- loading ---------------------------------------------------------------------------
 
+    def set_partners(self, partners: Sequence[tuple[str, str]]) -> None:
+        """Offer ``partners`` ((name, slug) pairs), keeping the chosen one if it is still there."""
+        current = self.partner.value
+        self.partner.options = [("— choose a partner —", ""), *partners]
+        self.partner.value = current if current in {slug for _, slug in partners} else ""
+
     def load(self) -> None:
         """Fill the panel for the chosen partner: its preset when it has one, else its rules."""
         from octolib.reports.campaign_choice import campaign_options
