@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         with running_server(ROOT / "notebooks", data_dir, pool_size=1,
                             pool_notebooks=("partners.ipynb", "report_builder.ipynb"),
-                            wait_for_pools=True) as srv, sync_playwright() as p:
+                            wait_for_pools=True, start_timeout_s=900) as srv, sync_playwright() as p:
             print(f"server and pre-started pages ready in {time.perf_counter() - t:.1f} s (not timed below)")
             browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
             try:

@@ -88,14 +88,15 @@ def run_flow(browser: Any, url: str, list_id: str, out_dir: Path, screenshots: b
 
         # -- the Partners page: a new partner owning the first list ----------------------------
         page.goto(url + "voila/render/partners.ipynb", wait_until="commit", timeout=WAIT_MS)
-        page.locator("button:has-text('Save partner')").wait_for(timeout=WAIT_MS)
+        save = page.locator("button:has-text('Create partner'), button:has-text('Save partner')").first
+        save.wait_for(timeout=WAIT_MS)
         page.get_by_label("Name", exact=True).fill(PARTNER_NAME)
         page.get_by_label("Slug", exact=True).fill(PARTNER_SLUG)
         page.get_by_label("List ids", exact=True).fill(list_id)
         page.get_by_label("Default period", exact=True).select_option(label="last 365 days")
         page.get_by_label("Recipients", exact=True).fill("board@lighthouse.example")
         page.get_by_label("List ids", exact=True).press("Tab")
-        page.click("button:has-text('Save partner')")
+        save.click()
         page.wait_for_selector(f".octo-msg.ok:has-text('Created {PARTNER_NAME}')", timeout=WAIT_MS)
         if screenshots:
             page.screenshot(path=str(out_dir / "flow-partners.png"), full_page=True)
@@ -104,10 +105,13 @@ def run_flow(browser: Any, url: str, list_id: str, out_dir: Path, screenshots: b
         # -- the report builder: campaigns, sections, note -----------------------------------
         page.goto(url + "voila/render/report_builder.ipynb", wait_until="commit", timeout=WAIT_MS)
         partner = page.get_by_label("Partner", exact=True)
+        # ipywidgets writes option labels with no-break spaces
         page.wait_for_function(
-            "name => [...document.querySelectorAll('select option')].some(o => o.textContent === name)",
+            "name => [...document.querySelectorAll('select option')]"
+            ".some(o => o.textContent.replace(/\\u00a0/g, ' ') === name)",
             arg=PARTNER_NAME, timeout=WAIT_MS)
-        partner.select_option(label=PARTNER_NAME)
+        labels = partner.locator("option").all_inner_texts()
+        partner.select_option(index=[t.replace("\u00a0", " ") for t in labels].index(PARTNER_NAME))
         first = page.locator("label.widget-label-basic:has(span:text(' · '))").first
         first.wait_for(timeout=WAIT_MS)
         unticked = first.inner_text().split(" · ")[0].strip()
@@ -135,5 +139,9 @@ def run_flow(browser: Any, url: str, list_id: str, out_dir: Path, screenshots: b
         if screenshots:
             page.screenshot(path=str(out_dir / "flow-builder.png"), full_page=True)
         return FlowResult(pdf, seconds, unticked, steps)
+    except Exception:
+        for i, shown in enumerate(context.pages):  # what the browser showed when it failed
+            shown.screenshot(path=str(out_dir / f"flow-failed-{i}.png"), full_page=True)
+        raise
     finally:
         context.close()

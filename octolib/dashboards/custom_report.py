@@ -97,6 +97,7 @@ class CustomReportPanel:
             w.HTML("<b>Analyst note</b>"), self.note, self.note_error,
             w.HBox([self.make_button, self.save_button], layout=w.Layout(margin="6px 0")),
         ])
+        self._load_sections(None)
 
     # -- loading ---------------------------------------------------------------------------
 
