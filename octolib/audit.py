@@ -60,7 +60,7 @@ ACTIONS: dict[str, str] = {
     "partner_updated": "changed partner",
     "partner_archived": "archived partner",
     "partner_restored": "restored partner",
-    "partner_logo_set": "set the logo of partner",
+    "partners_imported": "imported partners from",
 }
 
 
@@ -166,6 +166,8 @@ def describe(rec: AuditRecord) -> str:
         if details.get("period"):
             text += f", {details['period']}"
         text += ")"
+    if rec.action == "partners_imported" and details.get("count") is not None:
+        text += f" ({details['count']})"
     if rec.action == "partner_updated" and details.get("fields"):
         fields = details["fields"]
         if isinstance(fields, (list, tuple)):

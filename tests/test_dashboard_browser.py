@@ -45,7 +45,7 @@ STALL_S = 90.0
 
 # page -> how many charts it draws when ready
 PAGES: dict[str, int] = {"overview": 1, "campaigns": 1, "campaign": 3, "lists": 2, "contacts": 0,
-                         "engagement": 4, "sync": 0, "report_builder": 0}
+                         "engagement": 4, "sync": 0, "report_builder": 0, "partners": 0}
 
 
 def _chromium() -> str | None:

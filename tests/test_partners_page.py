@@ -172,3 +172,26 @@ def test_archive_keeps_the_partner_out_of_runs_and_yaml_round_trips(page, synced
 def test_check_logo_accepts_png_and_jpeg():
     assert check_logo("a.png", _png()) == (".png", "")
     assert check_logo("a.jpg", _png(fmt="JPEG")) == (".jpg", "")
+
+
+def test_yaml_import_on_the_page_is_all_or_nothing_and_audited(page, synced_store):
+    def upload(text: str) -> None:
+        data = text.encode()
+        page.import_upload.value = ({"name": "partners.yml", "type": "application/yaml", "size": len(data),
+                                     "content": memoryview(data), "last_modified": _EPOCH},)
+
+    upload("partners:\n- {slug: good, name: Good, campaigns: {name_pattern: '^S'}}\n"
+           "- {slug: bad, name: Bad, brand_colour: red, campaigns: {name_pattern: '^S'}}\n")
+    assert page.last_message[0] == "error" and "brand_colour" in page.last_message[1]
+    assert synced_store.partners.count_documents({}) == 0 and page.import_upload.value == ()
+    upload("partners:\n- {slug: good, name: Good, campaigns: {name_pattern: '^S'}}\n")
+    assert page.last_message[0] == "ok" and [r["slug"] for r in page.table.rows] == ["good"]
+    assert audit.recent(synced_store, 1)[0].sentence == "dora imported partners from partners.yml (1)"
+
+
+def test_a_new_partners_slug_follows_its_name_until_typed(page):
+    page.name.value = "Acme Outdoor & Co."
+    assert page.slug.value == "acme-outdoor-co"
+    page.slug.value = "acme"
+    page.name.value = "Acme Outdoor"
+    assert page.slug.value == "acme"

@@ -18,6 +18,7 @@ and drive the widgets by setting their values):
 * :mod:`~octolib.dashboards.engagement` — heatmap, time to open, cohorts, recency
 * :mod:`~octolib.dashboards.sync` — "Sync now" with progress, the last runs
 * :mod:`~octolib.dashboards.report_builder` — partner PDFs: run, progress, preview, download, history
+* :mod:`~octolib.dashboards.partners` — create, edit and archive partners; live rule matches
 
 Shared: :mod:`~octolib.dashboards.widgets` (frame, tables, charts, CSV button),
 :mod:`~octolib.dashboards.data` (reads cached per sync run), :mod:`~octolib.dashboards.base`.

@@ -45,7 +45,7 @@ from octolib.reports.partners import (DEFAULT_COLOUR, CampaignRules, Partner, Pa
 from octolib.reports.period import NAMED_RANGES
 
 __all__ = ["PartnersPage", "build_partners", "partners_page", "form_errors", "check_logo", "match_preview",
-           "MatchPreview", "LOGO_MAX_BYTES", "logo_dir"]
+           "MatchPreview", "LOGO_MAX_BYTES", "logo_dir", "slugify"]
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +214,7 @@ class PartnersPage(Dashboard):
         self._campaigns: list[dict[str, Any]] = []
         self.known_lists: dict[str, str] = {}
         self._editing: Partner | None = None
+        self._quiet_choose = False
         wide = w.Layout(width="520px")
         style = {"description_width": "140px"}
 
@@ -227,7 +228,8 @@ class PartnersPage(Dashboard):
         self.export = FileDownload(lambda: export_partners_yaml(self.data.store), "partners.yml",
                                    mime="application/yaml", label="Export partners.yml",
                                    on_error=lambda exc: self.say("error", f"Export failed: {exc}"))
-        self.import_upload = w.FileUpload(accept=".yml,.yaml", multiple=False, description="Import partners.yml")
+        self.import_upload = w.FileUpload(accept=".yml,.yaml", multiple=False, description="Import partners.yml",
+                                          layout=w.Layout(width="auto"))
 
         self.choose = w.Dropdown(description="Edit", options=[("New partner", "")], value="",
                                  layout=w.Layout(width="520px"), style=style)
@@ -263,7 +265,8 @@ class PartnersPage(Dashboard):
             description="Scheduled templates", options=[(info.title, name) for name, info in TEMPLATES.items()],
             rows=3, layout=w.Layout(width="520px"), style=style)
         self.delivery = w.Checkbox(value=False, indent=False,
-                                   description="Email scheduled reports to the recipients (needs SMTP settings)")
+                                   description="Email scheduled reports to the recipients (needs SMTP settings)",
+                                   layout=w.Layout(width="auto", margin="2px 0 2px 148px"))
         self.note = w.Textarea(description="Note", placeholder="The analyst note printed in every report",
                                layout=w.Layout(width="520px", height="80px"), style=style)
         self.save_button = w.Button(description="Save partner", button_style="primary", layout=w.Layout(width="150px"))
@@ -310,9 +313,10 @@ class PartnersPage(Dashboard):
         for widget in (self.ids, self.name_pattern, self.subject_pattern, self.list_ids):
             widget.observe(self.guard(lambda _c: self._preview()), "value")
         self.brand_colour.observe(self.guard(lambda _c: self._draw_swatch()), "value")
+        self.name.observe(self.guard(self._suggest_slug), "value")
         self.default_range.observe(self.guard(lambda _c: self._range_mode()), "value")
         self.logo_upload.observe(self.guard(lambda _c: self._logo_picked()), "value")
-        self.choose.observe(self.guard(lambda _c: self.load(self.choose.value)), "value")
+        self.choose.observe(self.guard(self._chosen), "value")
         self.show_archived.observe(self.guard(lambda _c: self.update()), "value")
         self.save_button.on_click(lambda _b: self.guard(self.save)())
         self.archive_button.on_click(lambda _b: self.guard(self.toggle_archived)())
@@ -353,12 +357,18 @@ class PartnersPage(Dashboard):
         self.table.set_rows(rows)
         current = self.choose.value
         options = [("New partner", "")] + [(f"{p.name} (archived)" if p.archived else p.name, p.slug) for p in partners]
-        self.choose.unobserve_all("value")
-        self.choose.options = options
-        self.choose.value = current if current in {v for _, v in options} else ""
-        self.choose.observe(self.guard(lambda _c: self.load(self.choose.value)), "value")
+        self._quiet_choose = True  # new options are not a pick: the form keeps what is typed
+        try:
+            self.choose.options = options
+            self.choose.value = current if current in {v for _, v in options} else ""
+        finally:
+            self._quiet_choose = False
 
     # -- the form --------------------------------------------------------------------------
+
+    def _chosen(self, _change: Any) -> None:
+        if not self._quiet_choose:
+            self.load(self.choose.value)
 
     def load(self, slug: str) -> None:
         """Fill the form with the stored partner ``slug`` ("" = an empty form for a new one)."""
@@ -484,7 +494,11 @@ class PartnersPage(Dashboard):
         self.say("ok", f"{'Created' if before is None else 'Saved'} {saved.name} ({saved.slug}).")
         self._editing = saved
         self.update()
-        self.choose.value = saved.slug
+        self._quiet_choose = True
+        try:
+            self.choose.value = saved.slug
+        finally:
+            self._quiet_choose = False
         self.load(saved.slug)
         return True
 
@@ -521,6 +535,13 @@ class PartnersPage(Dashboard):
 
     # -- live feedback -------------------------------------------------------------------------
 
+    def _suggest_slug(self, change: Any) -> None:
+        """A new partner's slug follows its name until the analyst types a slug of their own."""
+        if self._editing is not None:
+            return
+        if self.slug.value in ("", slugify(change.get("old") or "")):
+            self.slug.value = slugify(change.get("new") or "")
+
     def _draw_swatch(self) -> None:
         self.swatch.value = _swatch_html(self.brand_colour.value.strip())
 
@@ -543,7 +564,7 @@ class PartnersPage(Dashboard):
             f'<span class="octo-field-error" data-field="logo" style="color:#b03a2e;font-size:12px">{esc(problem)}</span>'
         if not problem:
             self.logo_state.value = (f'<span class="octo-muted">new: {esc(upload[0])} '
-                                     f'({len(upload[1]) / 1e3:.0f} kB), saved with the partner</span>')
+                                     f'({len(upload[1]) / 1024:.1f} KiB), saved with the partner</span>')
 
     def _preview(self) -> None:
         rules = self.form_values()["campaigns"]
@@ -575,6 +596,15 @@ class PartnersPage(Dashboard):
         label = self.errors.get(fld) or self.errors["campaigns"]
         label.value = f'<span class="octo-field-error" data-field="{esc(fld)}" ' \
                       f'style="color:#b03a2e;font-size:12px">{esc(problem)}</span>'
+
+
+def slugify(name: str) -> str:
+    """A slug suggested for a partner name: ``"Acme Outdoor!"`` -> ``"acme-outdoor"``.
+
+    >>> slugify("Acme Outdoor & Co.")
+    'acme-outdoor-co'
+    """
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
 
 
 def _swatch_html(colour: str) -> str:

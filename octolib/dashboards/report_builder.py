@@ -28,9 +28,9 @@ import ipywidgets as w
 from octolib import audit
 from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
-from octolib.dashboards.identity import UNKNOWN_ANALYST, current_analyst
-from octolib.dashboards.data import DashboardData
 from octolib.dashboards.custom_report import CustomReportPanel
+from octolib.dashboards.data import DashboardData
+from octolib.dashboards.identity import UNKNOWN_ANALYST, current_analyst
 from octolib.dashboards.send_report import SendPanel
 from octolib.dashboards.widgets import Column, DataTable, FileDownload, IsoDateInput, esc, section
 from octolib.metrics.display import plural

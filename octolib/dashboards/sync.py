@@ -29,9 +29,9 @@ import ipywidgets as w
 
 from octolib import audit
 from octolib.config import Settings
-from octolib.dashboards.identity import UNKNOWN_ANALYST, current_analyst
 from octolib.dashboards.base import Dashboard, page_for_settings
 from octolib.dashboards.data import DashboardData, latest_sync, recent_runs
+from octolib.dashboards.identity import UNKNOWN_ANALYST, current_analyst
 from octolib.dashboards.widgets import Column, DataTable, esc, section
 from octolib.metrics import format_count, format_duration
 from octolib.vocabulary import STAGE_LABELS
