@@ -65,6 +65,9 @@ ACTIONS: dict[str, str] = {
     # conversions (octolib.conversions)
     "conversions_uploaded": "uploaded an outcome file for",
     "conversions_removed": "removed an outcome file of",
+    # custom reports and sending from the report builder
+    "saved_preset_for": "saved the report preset of",
+    "emailed_report_to": "emailed a report to",
     # flags (octolib.dashboards.flag_review)
     "flag_dismissed": "dismissed the flag",
 }

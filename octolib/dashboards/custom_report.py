@@ -97,8 +97,15 @@ class CustomReportPanel:
             w.HTML("<b>Analyst note</b>"), self.note, self.note_error,
             w.HBox([self.make_button, self.save_button], layout=w.Layout(margin="6px 0")),
         ])
+        self._load_sections(None)
 
     # -- loading ---------------------------------------------------------------------------
+
+    def set_partners(self, partners: Sequence[tuple[str, str]]) -> None:
+        """Offer ``partners`` ((name, slug) pairs), keeping the chosen one if it is still there."""
+        current = self.partner.value
+        self.partner.options = [("— choose a partner —", ""), *partners]
+        self.partner.value = current if current in {slug for _, slug in partners} else ""
 
     def load(self) -> None:
         """Fill the panel for the chosen partner: its preset when it has one, else its rules."""

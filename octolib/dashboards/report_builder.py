@@ -28,10 +28,10 @@ import ipywidgets as w
 from octolib import audit
 from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, page_for_settings
-from octolib.dashboards.data import DashboardData
 from octolib.dashboards.custom_report import CustomReportPanel
-from octolib.dashboards.send_report import SendPanel
+from octolib.dashboards.data import DashboardData
 from octolib.dashboards.identity import UNKNOWN_ANALYST, current_analyst
+from octolib.dashboards.send_report import SendPanel
 from octolib.dashboards.widgets import Column, DataTable, FileDownload, IsoDateInput, esc, section
 from octolib.metrics.display import plural
 
@@ -130,6 +130,9 @@ class ReportBuilderPage(Dashboard):
         self.custom.make_button.on_click(lambda _: self.guard(self.start_custom)())
         self.custom.save_button.on_click(lambda _: self.guard(self.save_preset)())
         self.sender = SendPanel(settings, self._current_store, self.analyst, self.guard, session=smtp_session)
+        # A pre-started page was built before the analyst arrived: partners created since (on
+        # the Partners page) must be offered when the browser shows it.
+        self.probe.observe(self.guard(lambda _: self.refresh_partners()), "viewed")
         hint = "" if partners else ('<div class="octo-muted">No partner is defined yet: import a partners.yml with '
                                     '<code>octo report --import-partners partners.yml</code>.</div>')
         self.body.children = [
@@ -190,6 +193,20 @@ class ReportBuilderPage(Dashboard):
     def _picked(self, _change: Any) -> None:
         self._show(self._pdf_of(self.pick.value or ""))
         self.sender.point_at(self.pick.value or "")
+
+    def refresh_partners(self) -> None:
+        """Offer the partners stored now (keeping the choices that still exist)."""
+        from octolib.reports import list_partners
+
+        partners = list_partners(self.data.store)
+        names = {p.slug: p.name for p in partners}
+        if names == self.partner_names:
+            return
+        self.partner_names = names
+        keep = tuple(v for v in self.partners.value if v in names)
+        self.partners.options = [(p.name, p.slug) for p in partners]
+        self.partners.value = keep
+        self.custom.set_partners([(p.name, p.slug) for p in partners])
 
     def _current_store(self) -> Any:
         return getattr(self, "_store", None) or self.data.store

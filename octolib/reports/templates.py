@@ -29,7 +29,8 @@ from octolib.reports.sections import FRAME, FRAME_TITLES, plan
 if TYPE_CHECKING:
     from octolib.reports.sections import Builder, SectionSpec
 
-__all__ = ["TemplateInfo", "TEMPLATES", "DEFAULT_TEMPLATES_DIR", "RUNNER_PARAMETERS", "template_info",
+__all__ = ["TemplateInfo", "TEMPLATES", "DEFAULT_TEMPLATES_DIR", "RUNNER_PARAMETERS", "CUSTOM_PARAMETERS",
+           "template_info",
            "notebook_path"]
 
 #: The templates the package ships (``report_notebooks/`` of the repository). Reports run
@@ -41,6 +42,10 @@ DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "bundled" / "repor
 RUNNER_PARAMETERS = ("partner", "date_from", "date_to", "output_dir", "data_dir", "db_name", "timezone",
                      "image_server", "env_file")
 
+#: A custom report's parameters (issue 13), set only when chosen: the sections in print
+#: order, the campaign ids, the analyst note (each template declares them, default None).
+CUSTOM_PARAMETERS = ("sections", "campaign_ids", "note")
+
 
 @dataclass(frozen=True)
 class TemplateInfo:
@@ -50,7 +55,7 @@ class TemplateInfo:
     title: str
     version: str
     description: str
-    parameters: tuple[str, ...] = RUNNER_PARAMETERS
+    parameters: tuple[str, ...] = RUNNER_PARAMETERS + CUSTOM_PARAMETERS
 
     @property
     def notebook(self) -> str:
