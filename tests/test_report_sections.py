@@ -60,6 +60,11 @@ def _cells(doc: ReportDocument) -> dict[str, list[object]]:
     return out
 
 
+#: Templates that print sections on this store: the segment analysis needs linked customers,
+#: which this tiny store has none of (it prints why; tests/test_customers_link.py builds it).
+WITH_DATA = sorted(t for t in TEMPLATES if t != "segment_analysis")
+
+
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_the_registry_sections_are_the_builders_one_list(name):
     info = TEMPLATES[name]
@@ -69,7 +74,7 @@ def test_the_registry_sections_are_the_builders_one_list(name):
     assert all(s.name.isidentifier() and s.name.islower() for s in specs)
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", WITH_DATA)
 def test_a_full_report_prints_the_registered_sections_in_order(store, name):
     doc = build(_ctx(store, name))
     assert not doc.is_empty and doc.kpis is not None and doc.narrative
@@ -85,7 +90,7 @@ def test_a_full_report_prints_the_registered_sections_in_order(store, name):
     assert len(printed) == len(defaults) - missing
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
+@pytest.mark.parametrize("name", WITH_DATA)
 def test_chosen_sections_print_in_the_chosen_order_with_the_same_cells(store, name):
     ctx = _ctx(store, name)
     full = build(ctx)

@@ -128,7 +128,7 @@ TEMPLATES: dict[str, TemplateInfo] = {
             "segment_analysis", "Segment analysis", "1.0",
             "Which kinds of customer the partner's campaigns (or one energy project's) reached and moved: "
             "rates by customer segment with intervals and a test, groups below the minimum size never shown.",
-            parameters=RUNNER_PARAMETERS + ("project",),
+            parameters=RUNNER_PARAMETERS + CUSTOM_PARAMETERS + ("project",),
         ),
     )
 }
