@@ -169,3 +169,93 @@ def test_kernels_use_unix_sockets_unless_the_runtime_path_is_too_long():
     assert kernel_transport_arguments({"JUPYTER_RUNTIME_DIR": short}) == ["--KernelManager.transport=ipc"]
     deep = "/tmp/" + "x" * 60 + "/runtime"
     assert kernel_transport_arguments({"JUPYTER_RUNTIME_DIR": deep}) == []
+
+
+def test_page_kernels_start_through_the_page_kernel_module_and_lab_kernels_do_not():
+    from octolib.server.kernels import CappedKernelManager, PageKernelLauncher, page_kernel_command
+
+    cmd = ["/venv/bin/python", "-m", "ipykernel_launcher", "-f", "/run/kernel-1.json"]
+    for preheat in ("True", "False"):  # a pool kernel, and a page kernel Voilà starts on demand
+        assert page_kernel_command(cmd, {"VOILA_PREHEAT": preheat, "PATH": "/bin"}) == [
+            "/venv/bin/python", "-m", "octolib.server.page_kernel", "-f", "/run/kernel-1.json"]
+    assert page_kernel_command(cmd, {"PATH": "/bin"}) == cmd  # JupyterLab's kernels: as their spec says
+    assert page_kernel_command(cmd, None) == cmd
+    other = ["/opt/R/bin/R", "--slave", "-f", "/run/kernel-2.json"]
+    assert page_kernel_command(other, {"VOILA_PREHEAT": "True"}) == other  # not ipykernel: untouched
+    km = CappedKernelManager()
+    assert km.kernel_manager_class == "octolib.server.kernels.PageKernelLauncher"
+    from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
+
+    assert issubclass(PageKernelLauncher, ServerKernelManager)
+
+
+def test_a_page_kernel_imports_a_page_without_the_iri_grammar_and_jsonschema_still_validates():
+    """What the page kernel skips is skipped, and what imports it still works without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from octolib.server.page_kernel import skip_unused_imports\n"
+        "skip_unused_imports()\n"
+        "import octolib.dashboards.widgets, plotly.io, nbformat, jsonschema\n"
+        "assert sys.modules.get('rfc3987_syntax') is None, 'the IRI grammar was imported'\n"
+        "assert 'lark' not in sys.modules\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+        "nbformat.validate(nb)\n"
+        "v = jsonschema.Draft202012Validator({'type': 'object', 'required': ['a']},\n"
+        "                                    format_checker=jsonschema.FormatChecker())\n"
+        "assert not v.is_valid({}) and v.is_valid({'a': 1})\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_page_data_is_computed_once_per_sync_run_shared_by_kernels_and_fresh_after_a_sync(synced_store, tmp_path):
+    """Two kernels (two DashboardData on one cache folder): while one computes a value the
+    other waits for it and reads the same numbers; after a new sync run both get the new
+    data, never the old run's."""
+    import threading
+    from datetime import datetime, timedelta, timezone
+
+    from octolib.dashboards.data import DashboardData
+
+    cache = tmp_path / "cache"
+    kernel_a = DashboardData(synced_store, cache_dir=cache)
+    kernel_b = DashboardData(synced_store, cache_dir=cache)
+    assert kernel_a.sync.key == kernel_b.sync.key != "none"
+
+    def names() -> list[str]:
+        return sorted(str(d["name"]) for d in synced_store.campaigns.find({}, {"name": 1}))
+
+    got_b: list[list[str]] = []
+    waiting = threading.Thread(target=lambda: got_b.append(kernel_b.cached("campaign-names", names)))
+
+    def build_in_a() -> list[str]:
+        waiting.start()
+        waiting.join(timeout=2.0)
+        # b found nothing on disk and is waiting for a's lock (without the lock it would
+        # have computed for itself and finished by now)
+        assert waiting.is_alive(), "the second kernel did not wait for the first one's computation"
+        return names()
+
+    got_a = kernel_a.cached("campaign-names", build_in_a)
+    waiting.join(timeout=60)
+    assert got_b == [got_a] and len(got_a) > 0
+    assert kernel_a.stats["computed"] == 1 and kernel_b.stats["computed"] == 0 and kernel_b.stats["disk_hits"] == 1
+
+    # A sync changes a campaign and finishes a new run: both kernels see the new name.
+    first = synced_store.campaigns.find_one({}, {"emailoctopus_id": 1, "name": 1})
+    synced_store.campaigns.update_one({"_id": first["_id"]}, {"$set": {"name": "Renamed by the next sync"}})
+    now = datetime.now(timezone.utc) + timedelta(days=1)
+    synced_store.sync_runs.insert_one({"status": "succeeded", "started_at": now, "finished_at": now,
+                                       "trigger": "test", "user": "test"})
+    assert kernel_a.refresh() and kernel_b.refresh()
+    fresh_a = kernel_a.cached("campaign-names", names)
+    fresh_b = kernel_b.cached("campaign-names", names)
+    assert "Renamed by the next sync" in fresh_a and fresh_a == fresh_b
+    assert kernel_a.stats["computed"] == 2 and kernel_b.stats["computed"] == 0
+    # the old run's file (and its lock) are gone; one file per value
+    assert [p.name.split("-v")[0] for p in cache.glob("*.pickle")] == ["campaign-names"]
+    assert len(list(cache.glob(".*.lock"))) == 1
