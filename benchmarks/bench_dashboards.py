@@ -128,8 +128,12 @@ def _p90(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants (bytes; 0 when it is gone)."""
+def tree_rss(pid: int, *, proportional: bool = False) -> int:
+    """Resident memory of a process and all its descendants (bytes; 0 when it is gone).
+
+    RSS counts pages the kernels share (the Python binary, numpy's libraries) once per
+    process, so the sum overstates the machine's memory in use; ``proportional`` gives the
+    sum of PSS instead (shared pages split between their users), which is what they take."""
     import psutil
 
     try:
@@ -140,8 +144,8 @@ def tree_rss(pid: int) -> int:
     total = 0
     for proc in procs:
         try:
-            total += proc.memory_info().rss
-        except psutil.NoSuchProcess:
+            total += proc.memory_full_info().pss if proportional else proc.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied, AttributeError):
             pass
     return total
 
@@ -151,14 +155,14 @@ class _RssSampler(threading.Thread):
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self.pid, self.peak, self._halt = pid, 0, threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(1.0):
+        while not self._halt.wait(1.0):
             self.peak = max(self.peak, tree_rss(self.pid))
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
 
 
@@ -303,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="times each analyst clicks through the pages")
     parser.add_argument("--sync", action="store_true", help="run full syncs back to back meanwhile")
     parser.add_argument("--pool-size", type=int, default=1, help="octo serve --pool-size")
+    parser.add_argument("--jupyter-arg", action="append", default=[],
+                        help="passed to Jupyter as it is (repeatable), e.g. to compare a kernel manager setting")
     args = parser.parse_args(argv)
     pages = [p for p in args.pages.split(",") if p]
     modes = args.modes.split(",")
@@ -340,7 +346,8 @@ def _users_main(args: argparse.Namespace, data_dir: Path, pages: list[str], camp
     import psutil
 
     t0 = time.monotonic()
-    with running_server(ROOT / "notebooks", data_dir, pool_size=args.pool_size, wait_for_pools=True) as server:
+    with running_server(ROOT / "notebooks", data_dir, pool_size=args.pool_size, wait_for_pools=True,
+                        jupyter_args=tuple(args.jupyter_arg), start_timeout_s=300) as server:
         print(f"server ready in {time.monotonic() - t0:.1f} s (pool_size={args.pool_size}); {args.users} users, "
               f"think {args.think} s, {args.rounds} rounds, sync {'on' if args.sync else 'off'}; "
               f"server + kernels {tree_rss(server.process.pid) / 2**20:.0f} MB RSS")
@@ -357,12 +364,13 @@ def _users_main(args: argparse.Namespace, data_dir: Path, pages: list[str], camp
             sampler.stop()
         took = time.monotonic() - t0
         end_rss = tree_rss(server.process.pid)
+        end_pss = tree_rss(server.process.pid, proportional=True)
         n_children = len(psutil.Process(server.process.pid).children(recursive=True))
         _print_users(results, failures)
         print(f"\nclicking took {took:.0f} s" + (f"; syncs finished meanwhile: {syncs.finished} "
                                                   f"(failed {syncs.failed})" if syncs else ""))
         print(f"server + kernels RSS: peak {max(sampler.peak, end_rss) / 2**20:.0f} MB, "
-              f"at the end {end_rss / 2**20:.0f} MB ({n_children} child processes)")
+              f"at the end {end_rss / 2**20:.0f} MB (PSS {end_pss / 2**20:.0f} MB; {n_children} child processes)")
         log = server.log_text()
         renders = [float(m) for m in re.findall(r"pre-rendered \S+ in kernel \S+ in ([0-9.]+) s", log)]
         if renders:

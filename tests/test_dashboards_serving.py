@@ -169,3 +169,45 @@ def test_kernels_use_unix_sockets_unless_the_runtime_path_is_too_long():
     assert kernel_transport_arguments({"JUPYTER_RUNTIME_DIR": short}) == ["--KernelManager.transport=ipc"]
     deep = "/tmp/" + "x" * 60 + "/runtime"
     assert kernel_transport_arguments({"JUPYTER_RUNTIME_DIR": deep}) == []
+
+
+def test_page_kernels_start_through_the_page_kernel_module_and_lab_kernels_do_not():
+    from octolib.server.kernels import CappedKernelManager, PageKernelLauncher, page_kernel_command
+
+    cmd = ["/venv/bin/python", "-m", "ipykernel_launcher", "-f", "/run/kernel-1.json"]
+    for preheat in ("True", "False"):  # a pool kernel, and a page kernel Voilà starts on demand
+        assert page_kernel_command(cmd, {"VOILA_PREHEAT": preheat, "PATH": "/bin"}) == [
+            "/venv/bin/python", "-m", "octolib.server.page_kernel", "-f", "/run/kernel-1.json"]
+    assert page_kernel_command(cmd, {"PATH": "/bin"}) == cmd  # JupyterLab's kernels: as their spec says
+    assert page_kernel_command(cmd, None) == cmd
+    other = ["/opt/R/bin/R", "--slave", "-f", "/run/kernel-2.json"]
+    assert page_kernel_command(other, {"VOILA_PREHEAT": "True"}) == other  # not ipykernel: untouched
+    km = CappedKernelManager()
+    assert km.kernel_manager_class == "octolib.server.kernels.PageKernelLauncher"
+    from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
+
+    assert issubclass(PageKernelLauncher, ServerKernelManager)
+
+
+def test_a_page_kernel_imports_a_page_without_the_iri_grammar_and_jsonschema_still_validates():
+    """What the page kernel skips is skipped, and what imports it still works without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from octolib.server.page_kernel import skip_unused_imports\n"
+        "skip_unused_imports()\n"
+        "import octolib.dashboards.widgets, plotly.io, nbformat, jsonschema\n"
+        "assert sys.modules.get('rfc3987_syntax') is None, 'the IRI grammar was imported'\n"
+        "assert 'lark' not in sys.modules\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+        "nbformat.validate(nb)\n"
+        "v = jsonschema.Draft202012Validator({'type': 'object', 'required': ['a']},\n"
+        "                                    format_checker=jsonschema.FormatChecker())\n"
+        "assert not v.is_valid({}) and v.is_valid({'a': 1})\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+

@@ -7,14 +7,6 @@ finished sync run** and keeps it twice: in memory for the life of the kernel, an
 pickle under ``<data dir>/cache/dashboards/`` for the next kernel. A new sync run gives a
 new key; files of older runs are removed when a newer one is written.
 
-Computed once per sync run, not once per kernel: when a sync finishes, every page kernel
-that looks (the pools' pre-rendered pages refresh when viewed, refills start) misses the
-cache at the same moment, and on a 2-core machine eight kernels each reading the same
-10,000 events from the store took minutes instead of seconds. So the first kernel to miss
-computes under an exclusive lock file next to the cache (``fcntl.flock``: released by the
-OS if that kernel dies), and the others wait for it and then read its pickle. Without
-``fcntl`` (Windows) each kernel computes for itself, as before.
-
 The cache holds only what the store already holds (arrays and small dicts built from
 projections), in a folder of the data dir that only octopus writes; it is never shared.
 
@@ -24,14 +16,13 @@ arithmetic on rates itself.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
 import pickle
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -277,72 +268,29 @@ class DashboardData:
         return self.cache_dir / f"{name}-v{CACHE_VERSION}-{self.sync.key}.pickle"
 
     def cached(self, name: str, build: Callable[[], Any]) -> Any:
-        """``build()`` once per sync run: from memory, else from disk, else computed (by
-        one kernel at a time: see the module doc)."""
+        """``build()`` once per sync run: from memory, else from disk, else computed."""
         key = (name, self.sync.key)
         if key in self._memory:
             self.stats["memory_hits"] += 1
             return self._memory[key]
         path = self._path(name)
-        found = self._read(path)
-        if found is not None:
-            self._memory[key] = found[0]
-            return found[0]
-        with self._computing(path):
-            found = self._read(path)  # another kernel may have written it while we waited
-            if found is not None:
-                self._memory[key] = found[0]
-                return found[0]
-            t0 = time.perf_counter()
-            value = build()
-            self.stats["computed"] += 1
-            log.debug("computed %s in %.3f s", name, time.perf_counter() - t0)
-            self._memory[key] = value
-            if path is not None:
-                self._write(path, name, value)
-        return value
-
-    def _read(self, path: Path | None) -> tuple[Any] | None:
-        """``(value,)`` from the pickle at ``path``, None when absent or unreadable."""
-        if path is None or not path.is_file():
-            return None
-        try:
-            with path.open("rb") as fh:
-                value = pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
-            log.warning("ignoring unreadable dashboard cache %s: %s", path, exc)
-            return None
-        self.stats["disk_hits"] += 1
-        return (value,)
-
-    @contextlib.contextmanager
-    def _computing(self, path: Path | None) -> Iterator[None]:
-        """Hold the lock file of ``path`` (one computing kernel per value and sync run)."""
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock, each kernel computes
-            fcntl = None  # type: ignore[assignment]
-        if path is None or fcntl is None:
-            yield
-            return
-        lock_path = path.with_name(f".{path.stem}.lock")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fh = open(lock_path, "a+b")
-        except OSError as exc:
-            log.warning("no lock for the dashboard cache %s: %s", path, exc)
-            yield
-            return
-        with fh:
-            t0 = time.perf_counter()
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            waited = time.perf_counter() - t0
-            if waited > 0.05:
-                log.debug("waited %.2f s for another kernel computing %s", waited, path.name)
+        if path is not None and path.is_file():
             try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                with path.open("rb") as fh:
+                    value = pickle.load(fh)
+                self._memory[key] = value
+                self.stats["disk_hits"] += 1
+                return value
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+                log.warning("ignoring unreadable dashboard cache %s: %s", path, exc)
+        t0 = time.perf_counter()
+        value = build()
+        self.stats["computed"] += 1
+        log.debug("computed %s in %.3f s", name, time.perf_counter() - t0)
+        self._memory[key] = value
+        if path is not None:
+            self._write(path, name, value)
+        return value
 
     def _write(self, path: Path, name: str, value: Any) -> None:
         """Write atomically (another kernel may read at the same time), then drop older runs."""
@@ -354,9 +302,6 @@ class DashboardData:
             os.replace(tmp, path)
             for old in path.parent.glob(f"{name}-v*.pickle"):
                 if old != path:
-                    old.unlink(missing_ok=True)
-            for old in path.parent.glob(f".{name}-v*.lock"):  # locks of older runs
-                if old.name != f".{path.stem}.lock":
                     old.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("could not write the dashboard cache %s: %s", path, exc)
