@@ -44,6 +44,7 @@ def _fill(page, **values) -> None:
     page.name_pattern.value = values.get("name_pattern", "^Spring")
     page.list_ids.value = values.get("list_ids", "")
     page.recipients.value = values.get("recipients", "ops@acme.example")
+    page.goal_links.value = values.get("goal_links", "")
 
 
 def _field_errors(page) -> dict[str, str]:
@@ -54,6 +55,7 @@ def test_a_valid_partner_is_created_with_its_logo_and_audited(page, synced_store
     list_id = next(iter(page.known_lists))
     _fill(page, list_ids=list_id)
     page.note.value = "Quarterly review"
+    page.goal_links.value = "*acme.example/signup*\n*acme.example/thanks*"
     page.schedule.value = "first monday monthly at 07:30"
     page.delivery.value = True
     page.logo_upload.value = ({"name": "acme.png", "type": "image/png", "size": 0, "content": memoryview(_png()),
@@ -62,6 +64,7 @@ def test_a_valid_partner_is_created_with_its_logo_and_audited(page, synced_store
     stored = get_partner(synced_store, "acme")
     assert (stored.name, stored.brand_colour, stored.campaigns.list_ids, stored.recipients, stored.delivery) == \
         ("Acme Outdoor", "#1F6FEB", (list_id,), ("ops@acme.example",), True)
+    assert stored.goal_links == ("*acme.example/signup*", "*acme.example/thanks*")
     assert stored.note == "Quarterly review" and stored.schedule == "first monday monthly at 07:30"
     assert Path(stored.logo).is_file() and Path(stored.logo).read_bytes() == _png()
     rec = audit.recent(synced_store, 1)[0]
@@ -76,6 +79,7 @@ BAD = {
     "campaigns.list_ids": dict(list_ids="no-such-list"),
     "recipients": dict(recipients="ops@acme.example, not-an-address"),
     "slug": dict(slug="Acme Outdoor!"),
+    "goal_links": dict(goal_links="*"),  # would count every click as a conversion
 }
 
 

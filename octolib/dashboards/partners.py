@@ -59,12 +59,13 @@ CUSTOM_RANGE = "custom"
 #: The form's fields, as ``validate_partner`` names them in its errors.
 FORM_FIELDS = ("name", "slug", "brand_colour", "logo", "campaigns", "campaigns.ids", "campaigns.name_pattern",
                "campaigns.subject_pattern", "campaigns.list_ids", "default_range", "recipients", "schedule",
-               "schedule.templates", "delivery", "note")
+               "schedule.templates", "delivery", "note", "goal_links")
 
 # What replaces a bad field so the next check can run (see form_errors).
 _STAND_INS: dict[str, Any] = {
     "slug": "x", "name": "x", "brand_colour": DEFAULT_COLOUR, "logo": "", "default_range": "last_quarter",
     "recipients": [], "delivery": False, "schedule": None, "schedule.templates": None, "note": "", "archived": False,
+    "goal_links": [],
 }
 _SPLIT = re.compile(r"[\s,;]+")
 
@@ -267,6 +268,9 @@ class PartnersPage(Dashboard):
         self.delivery = w.Checkbox(value=False, indent=False,
                                    description="Email scheduled reports to the recipients (needs SMTP settings)",
                                    layout=w.Layout(width="auto", margin="2px 0 2px 148px"))
+        self.goal_links = w.Textarea(
+            description="Goal links", placeholder="*acme.example/signup*  (one pattern per line; empty: none)",
+            layout=w.Layout(width="520px", height="64px"), style=style)
         self.note = w.Textarea(description="Note", placeholder="The analyst note printed in every report",
                                layout=w.Layout(width="520px", height="80px"), style=style)
         self.save_button = w.Button(description="Save partner", button_style="primary", layout=w.Layout(width="150px"))
@@ -298,6 +302,11 @@ class PartnersPage(Dashboard):
                    layout=w.Layout(align_items="center", flex_flow="row wrap")),
             row(self.recipients, "recipients"), row(self.schedule, "schedule"),
             row(self.schedule_templates, "schedule.templates"), row(self.delivery, "delivery"), row(self.note, "note"),
+            section("Conversions"),
+            w.HTML('<div class="octo-muted">EmailOctopus has no conversion data. A click on a link matching one of '
+                   'these patterns counts as a conversion (goal clicks and goal rate per campaign). Shell-style '
+                   'patterns, case-insensitive: <code>*acme.example/signup*</code>.</div>'),
+            row(self.goal_links, "goal_links"),
             w.HBox([self.save_button, self.archive_button], layout=w.Layout(margin="8px 0")),
         ])
         self.body.children = [
@@ -403,6 +412,7 @@ class PartnersPage(Dashboard):
                                               if t in known)
         self.delivery.value = p.delivery
         self.note.value = p.note
+        self.goal_links.value = "\n".join(p.goal_links)
         self.archive_button.disabled = partner is None
         self.archive_button.description = "Restore" if partner and partner.archived else "Archive"
         self.save_button.description = "Save changes" if partner else "Create partner"
@@ -437,8 +447,7 @@ class PartnersPage(Dashboard):
             "default_range": default_range, "recipients": _split(self.recipients.value),
             "delivery": bool(self.delivery.value), "schedule": schedule, "note": self.note.value,
             "archived": bool(self._editing.archived) if self._editing else False,
-            # goal links (conversions) have no field here yet: an edit keeps the stored ones
-            "goal_links": list(self._editing.goal_links) if self._editing else [],
+            "goal_links": _split(self.goal_links.value),
         }
 
     def clear_errors(self) -> None:
