@@ -75,9 +75,14 @@ def ensure_demo_partners(store, lists: list[dict]) -> int:  # type: ignore[no-un
 
 
 def demo_settings(base: Settings, server: FakeServer) -> Settings:
-    """Point ``base`` at the local account, with the demo key and a separate data folder."""
+    """Point ``base`` at the local account, with the demo key, a separate data folder and the
+    demo's customer-id field."""
+    from octolib.fake.customers import FIELD_TAG
+
+    # The demo's customers are linked by its CustomerId field as well as by address: every sync
+    # of the demo (the Sync page's too) must link the same way, or those links would be undone.
     return base.replace(api_base=server.base_url, api_key=DEMO_API_KEY, demo=True,
-                        data_dir=base.data_dir / "demo")
+                        data_dir=base.data_dir / "demo", link_field=base.link_field or FIELD_TAG)
 
 
 @dataclass

@@ -67,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
         linked, projects = import_and_link_demo_customers(store, settings, server.account.customer_plan,
                                                           Path(settings.data_dir) / "customers")
-        print(f"customers: {linked.render().splitlines()[0]}\nprojects: {projects.render()}\n"
-              f"(the demo links by the CustomerId field: export OCTO_LINK_FIELD=CustomerId for later octo link/sync)")
+        print(f"customers: {linked.render().splitlines()[0]}\nprojects: {projects.render()}")
         store.close()
         from octolib.fake.outcomes import sample_outcomes_csv
 
@@ -76,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
         sample.write_text(sample_outcomes_csv(server.account), encoding="utf-8")
         print(f"sample outcome file of a partner (upload it on the Campaigns page): {sample}")
         print(f"\nTo use the demo's data from another terminal (reports, exports):\n"
-              f"  {demo_exports(base.data_dir)}\n  octo report --partners")
+              f"  {demo_exports(base.data_dir)}\n"
+              f"  export OCTO_LINK_FIELD={settings.link_field}   # the demo's customers are linked by this field too\n"
+              f"  octo report --partners")
         if args.no_serve:
             return 0
         return _serve(settings, args.port)
