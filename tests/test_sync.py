@@ -242,6 +242,10 @@ def assert_matches_account(store: Store, account: FakeAccount, sent_events: bool
             have = dict(got[key])
             if name == "campaigns" and "current_metrics" in have:
                 assert isinstance(have["current_metrics"].pop("last_updated"), datetime)
+            if name == "campaigns":  # the account's three views agree: reconciled, no difference
+                assert ("reconciliation" in have) == ("current_metrics" in want), (key, have.get("reconciliation"))
+                rec = have.pop("reconciliation", None)
+                assert rec is None or (rec["status"], rec["differences"]) == ("agree", []), (key, rec)
             assert norm(have) == norm(want), f"{name} {key}: stored {have!r} != account {want!r}"
     # Snapshots: the latest per campaign / list equals the current numbers.
     latest: dict[str, Any] = {}
@@ -264,6 +268,8 @@ def dump(store: Store) -> dict[str, list[Any]]:
             doc = {k: v for k, v in doc.items() if k not in VOLATILE | {"snapshot_time", "sync_run_id"}}
             if "current_metrics" in doc:
                 doc["current_metrics"] = {k: v for k, v in doc["current_metrics"].items() if k != "last_updated"}
+            if isinstance(doc.get("reconciliation"), dict):  # when and by which run it was found
+                doc["reconciliation"] = {k: v for k, v in doc["reconciliation"].items() if k not in ("checked_at", "run_id")}
             docs.append(norm(doc))
         out[name] = sorted(docs, key=repr)
     return out

@@ -22,6 +22,8 @@ Shapes written::
 
     campaigns.reconciliation = {status: "agree" | "differ", checked_at, run_id,
                                 differences: [{check, summary, found, by}]}
+        (written only when the result changes: ``checked_at``/``run_id`` say since when and by
+        which run it holds, so a sync that finds what the last one found writes nothing)
     sync_runs.reconciliation = {checked: int, differ: [{campaign_id, name, check, summary, found, by}]}
 """
 
@@ -129,12 +131,13 @@ def reconcile_campaign(store: Store, campaign_id: str, metrics: Mapping[str, Any
                        now: datetime, run_id: Any) -> list[Difference]:
     """Compare the three views of one campaign and keep the result on its document."""
     differences = compare_views(metrics, events, _link_clicks(store, campaign_id))
+    status, found = DIFFER if differences else AGREE, [d.as_dict() for d in differences]
+    old = (store.campaigns.find_one({"emailoctopus_id": campaign_id}, {"_id": 0, "reconciliation": 1}) or {}
+           ).get("reconciliation")
+    if isinstance(old, Mapping) and old.get("status") == status and old.get("differences") == found:
+        return differences  # the same result as before: nothing to write (a quiet sync writes nothing)
     store.campaigns.update_one({"emailoctopus_id": campaign_id}, {"$set": {"reconciliation": {
-        "status": DIFFER if differences else AGREE,
-        "checked_at": now,
-        "run_id": run_id,
-        "differences": [d.as_dict() for d in differences],
-    }}})
+        "status": status, "checked_at": now, "run_id": run_id, "differences": found}}})
     return differences
 
 
