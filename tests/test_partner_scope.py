@@ -147,5 +147,14 @@ def test_a_rule_only_partner_has_no_lists(scoped, tmp_path):
     _assert_nowhere(engagement, OTHER_NAME, other_id, MINE_NAME, mine_id)
 
 
+def test_segment_analysis_shows_nothing_of_another_partner(scoped, tmp_path):
+    # This store has no linked customers, so the report says so; tests/test_customers_link.py
+    # checks the same with customers linked (another partner's planted customers appear nowhere).
+    _, _, mine_id, other_id = scoped
+    out = _render(scoped, tmp_path, "harbour", "segment_analysis")
+    _assert_nowhere(out, OTHER_NAME, other_id, OTHER_ONLY)
+    assert "No customer data is linked yet" in out["pdf"].replace("\n", " ")
+
+
 def test_every_template_is_checked_here():
-    assert set(TEMPLATES) == {"campaign_summary", "engagement_analysis", "list_performance"}
+    assert set(TEMPLATES) == {"campaign_summary", "engagement_analysis", "list_performance", "segment_analysis"}

@@ -74,7 +74,7 @@ def test_every_trace_type_the_charts_emit_is_in_the_bundle(synced_template, tmp_
         builder = getattr(dashboards, spec.builder)
         if spec.name == "campaign":
             pages = [builder(data, c) for c in sent]
-        elif spec.name in ("sync", "report_builder"):
+        elif spec.name in ("sync", "report_builder", "partners", "segments"):  # builders that take the settings
             pages = [builder(data, settings)]
         else:
             pages = [builder(data)]

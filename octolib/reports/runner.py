@@ -365,7 +365,8 @@ def _parse_time(value: Any) -> datetime | None:
 
 def requests_for(store: Store, partners: Sequence[str] | None = None, templates: Sequence[str] | None = None,
                  date_from: str = "", date_to: str = "", *, presets: bool = True) -> list[ReportRequest]:
-    """Requests for some (default: all stored) partners x some (default: all) templates.
+    """Requests for some (default: all stored) partners x some templates (default: every one
+    ``--all`` makes, :attr:`TemplateInfo.in_all`).
 
     A partner with a saved preset (:mod:`octolib.reports.presets`) gets its preset: with no
     ``templates`` named, the preset's report only; with templates named, the preset's
@@ -378,7 +379,7 @@ def requests_for(store: Store, partners: Sequence[str] | None = None, templates:
     slugs = list(partners) if partners else [p.slug for p in list_partners(store)]
     for slug in slugs:
         get_partner(store, slug)
-    names = list(templates) if templates else list(TEMPLATES)
+    names = list(templates) if templates else [n for n, t in TEMPLATES.items() if t.in_all]
     for name in names:
         template_info(name)
     out: list[ReportRequest] = []

@@ -56,6 +56,10 @@ class TemplateInfo:
     version: str
     description: str
     parameters: tuple[str, ...] = RUNNER_PARAMETERS + CUSTOM_PARAMETERS
+    #: Made by ``--all`` and schedules when no template is named. Off for a template that needs
+    #: data an account may not have (the segment analysis needs linked customers): a partner
+    #: gets it when it is named, in a schedule's templates or in the partner's preset.
+    in_all: bool = True
 
     @property
     def notebook(self) -> str:
@@ -128,7 +132,7 @@ TEMPLATES: dict[str, TemplateInfo] = {
             "segment_analysis", "Segment analysis", "1.0",
             "Which kinds of customer the partner's campaigns (or one energy project's) reached and moved: "
             "rates by customer segment with intervals and a test, groups below the minimum size never shown.",
-            parameters=RUNNER_PARAMETERS + CUSTOM_PARAMETERS + ("project",),
+            parameters=RUNNER_PARAMETERS + CUSTOM_PARAMETERS + ("project",), in_all=False,
         ),
     )
 }
