@@ -299,8 +299,9 @@ def test_dates_read_and_write_iso_in_a_us_locale_browser(server, browser):
         period = page.get_by_label("Period", exact=True)
         period.select_option(label="Last 30 days")
         start, end = page.locator(".octo-date input").nth(0), page.locator(".octo-date input").nth(1)
-        page.wait_for_function("() => /^\\d{4}-\\d{2}-\\d{2}$/.test(document.querySelector('.octo-date input').value)",
-                               timeout=15_000)
+        # the kernel sets the two boxes in two widget messages: wait for both, not only the first
+        page.wait_for_function("() => [...document.querySelectorAll('.octo-date input')].slice(0, 2)"
+                               ".every(b => /^\\d{4}-\\d{2}-\\d{2}$/.test(b.value))", timeout=15_000)
         for box in (start, end):
             assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", box.input_value()), box.input_value()
             assert box.evaluate("e => e.scrollWidth <= e.clientWidth"), "the date is clipped"

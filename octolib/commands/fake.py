@@ -46,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     in_main = threading.current_thread() is threading.main_thread()
     if in_main:
         signal.signal(signal.SIGTERM, _interrupt)  # `kill <pid>` stops it as cleanly as Ctrl-C
+        # A process started with SIGINT ignored (a background job of a non-interactive shell, as
+        # `cmd &` in a CI script) inherits that, and Python then never raises KeyboardInterrupt:
+        # "Ctrl-C to stop" (or kill -INT) did nothing and the server ran on. Say what SIGINT means.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -55,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _sigterm_as_interrupt() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
+        # SIGINT too, even when inherited as ignored (a background job of a shell script)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _interrupt(signum: int, frame: object) -> None:

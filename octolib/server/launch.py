@@ -204,6 +204,8 @@ def serve(settings: Settings, options: ServeOptions, *, out: TextIO = sys.stdout
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (systemd, kill) must stop the server too, not leave it orphaned.
         signal.signal(signal.SIGTERM, _stop)
+        # and SIGINT even when inherited as ignored (a background job of a shell script)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     proc = subprocess.Popen(argv, env=env)
     try:
         return proc.wait()
