@@ -90,7 +90,7 @@ class ReportBuilderPage(Dashboard):
                                          description="Partners", rows=min(8, max(3, len(partners))),
                                          layout=w.Layout(width="420px"))
         self.templates = w.SelectMultiple(options=[(info.title, name) for name, info in TEMPLATES.items()],
-                                          value=tuple(n for n, t in TEMPLATES.items() if t.in_all), description="Templates", rows=3,
+                                          value=tuple(n for n, t in TEMPLATES.items() if t.in_all), description="Templates", rows=len(TEMPLATES),
                                           layout=w.Layout(width="420px"))
         self.use_default_period = w.Checkbox(value=True, indent=False, layout=w.Layout(width="auto"),
                                              description="Use each partner's default period (untick to pick dates)")
