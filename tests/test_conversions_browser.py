@@ -95,3 +95,19 @@ def test_an_analyst_uploads_outcomes_on_the_campaigns_page(tmp_path: Path):
         uploads = list(store.conversion_uploads.find({}))
         assert [(u["filename"], u["uploaded_by"]) for u in uploads] == [("harbour-outcomes.csv", USER)]
         assert store.audit_log.count_documents({"event": "conversions_uploaded", "username": USER}) == 1
+        # the upload reaches the partner's PDF and its CSV appendix
+        import pypdf
+
+        from octolib.reports.kit import build, make_context, write
+
+        settings = Settings(data_dir=data_dir)
+        ctx = make_context(settings, store, "campaign_summary", "harbour", "2025-01-01", "2026-12-31")
+        info = write(build(ctx), tmp_path / "pdf", ctx)
+        pdf = "\n".join(p.extract_text() for p in pypdf.PdfReader(tmp_path / "pdf" / info["files"]["pdf"]).pages)
+        assert "Conversions by campaign" in pdf and "harbour-outcomes.csv" in pdf
+        appendix = (tmp_path / "pdf" / info["files"]["csv"]).read_text(encoding="utf-8")
+        import csv
+        import io
+
+        rows = [r for r in csv.DictReader(io.StringIO(appendix)) if r["table"] == "conversions"]
+        assert {"Conversions", "Goal clicks"} <= {r["column"] for r in rows}, "the appendix has the conversions"
