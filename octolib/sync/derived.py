@@ -23,7 +23,7 @@ from octolib.metrics.automation import AutomationThresholds
 from octolib.metrics.rate_specs import disagreeing
 from octolib.store import Store, iter_batches
 from octolib.sync.automation import AUTOMATION_COUNTS, label_campaign
-from octolib.sync.reconcile import Difference, describe, read_campaign_events, reconcile_campaign
+from octolib.sync.reconcile import Difference, describe, events_of, read_campaign_events, reconcile_campaign
 from octolib.sync.writers import Counts, save_metric_snapshots
 
 __all__ = ["clicked_without_open", "count_clicked_without_open", "carried_clicked_without_open", "finish_campaigns"]
@@ -39,15 +39,7 @@ def clicked_without_open(events: Iterable[Mapping[str, Any]]) -> int:
     ...                       {"contact_id": "b", "event_type": "opened"}])
     1
     """
-    opened: set[str] = set()
-    clicked: set[str] = set()
-    for ev in events:
-        kind = ev.get("event_type")
-        if kind == "opened":
-            opened.add(str(ev.get("contact_id")))
-        elif kind == "clicked":
-            clicked.add(str(ev.get("contact_id")))
-    return len(clicked - opened)
+    return events_of(events).clicked_without_open  # one reading of a campaign's events (reconcile)
 
 
 def count_clicked_without_open(store: Store, campaign_id: str) -> int:
