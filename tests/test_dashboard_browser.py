@@ -221,13 +221,17 @@ def test_every_page_renders_every_time_with_charts_and_no_errors(server, session
     # model." (plotly's FigureWidget), to be fixed with the charts before this becomes a check.
     for error in uncaught:
         print(f"uncaught page error: {error}")
-    # Every page kernel (the pools' and the ones taken) ran the page kernel module, so the
-    # loads above went through it (octolib.server.page_kernel).
+    # Every page kernel (the pools' and the ones taken) is a fork of the kernel zygote
+    # (octolib.server.kernel_forks), so the loads above went through it; no page kernel was
+    # started as a process of its own.
     import psutil
 
-    kernels = [" ".join(c.cmdline()) for c in psutil.Process(server.process.pid).children(recursive=True)
-               if "-f" in c.cmdline()]
-    assert kernels and all("-m octolib.server.page_kernel" in k for k in kernels), kernels
+    children = psutil.Process(server.process.pid).children()
+    zygotes = [c for c in children if "octolib.server.kernel_forks" in " ".join(c.cmdline())]
+    assert len(zygotes) == 1, [" ".join(c.cmdline()) for c in children]
+    assert len(zygotes[0].children()) >= len(PAGES), "the pools' kernels are the zygote's children"
+    spawned = [" ".join(c.cmdline()) for c in children if "-f" in c.cmdline()]
+    assert spawned == [], f"page kernels started as processes of their own: {spawned}"
     outside = sorted({u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
                       and urlparse(u).hostname != "127.0.0.1"})
     assert outside == [], f"requests left the machine: {outside}"

@@ -137,6 +137,12 @@ class OctoServerApp(ServerApp):
         if secure:
             xsrf_kwargs["secure"] = True
         self.tornado_settings = {**self.tornado_settings, "xsrf_cookie_kwargs": xsrf_kwargs}
+        # The dashboards' widget code (Voilà's federated extensions) is webpack output whose
+        # file names carry a content hash: cacheable for good, so a page view does not
+        # revalidate ~20 of them (jupyter_server's default is no-cache + 304 for each).
+        immutable = url_path_join(self.base_url, "voila/labextensions/")
+        if immutable not in self.static_immutable_cache:
+            self.static_immutable_cache = [*self.static_immutable_cache, immutable]
         super().init_webapp()
         from octolib.server.landing import LandingHandler
         from octolib.server.voila import add_routes

@@ -18,6 +18,9 @@ kernel running its page's notebook, and 3.5 s of CPU of it was one import no pag
 that module). :class:`PageKernelLauncher` runs that module instead of ``ipykernel_launcher``
 for kernels Voilà starts (their environment names ``VOILA_PREHEAT``); other kernels start
 exactly as their kernel spec says.
+
+Why page kernels are forks: :mod:`octolib.server.kernel_forks` (one process that has imported
+everything once; a page kernel is a fork of it). ``fork_page_kernels`` turns that off.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from typing import Any
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager, ServerKernelManager
 from tornado import web
 from tornado.ioloop import PeriodicCallback
-from traitlets import Float, Integer, default
+from traitlets import Bool, Float, Integer, default
+
+from octolib.server.kernel_forks import KernelZygote, launch_forked
 
 __all__ = ["CappedKernelManager", "PageKernelLauncher", "page_kernel_command"]
 
@@ -60,7 +65,14 @@ class PageKernelLauncher(ServerKernelManager):
     :mod:`octolib.server.page_kernel` (see the module doc)."""
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        await super()._async_launch_kernel(page_kernel_command(kernel_cmd, kw.get("env")), **kw)
+        cmd = page_kernel_command(kernel_cmd, kw.get("env"))
+        zygote = getattr(self.parent, "page_kernel_zygote", lambda: None)()
+        if cmd != kernel_cmd and zygote is not None and self.provisioner is not None:
+            info = await launch_forked(zygote, self.provisioner, cmd, kw)
+            if info is not None:
+                self._reconcile_connection_info(info)
+                return
+        await super()._async_launch_kernel(cmd, **kw)
 
 
 class CappedKernelManager(AsyncMappingKernelManager):
@@ -71,6 +83,10 @@ class CappedKernelManager(AsyncMappingKernelManager):
         90.0, config=True,
         help="Shut down a dashboard page's kernel once no browser has been connected to it this "
              "long (seconds; 0 = never). Covers a page load's render and a brief network drop.")
+    fork_page_kernels = Bool(
+        True, config=True,
+        help="Start dashboard page kernels as forks of one process that has imported everything "
+             "(octolib.server.kernel_forks); False starts each as its own process.")
 
     @default("kernel_manager_class")
     def _default_kernel_manager_class(self) -> str:
@@ -81,6 +97,15 @@ class CappedKernelManager(AsyncMappingKernelManager):
         self._page_kernels: set[str] = set()
         self._unconnected_since: dict[str, float] = {}
         self._reaper: PeriodicCallback | None = None
+        self._zygote: KernelZygote | None = None
+
+    def page_kernel_zygote(self) -> KernelZygote | None:
+        """The process page kernels are forked from (started on first use), or None when off."""
+        if not self.fork_page_kernels:
+            return None
+        if self._zygote is None:
+            self._zygote = KernelZygote(self.log)
+        return self._zygote
 
     async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
         kernel_id = kwargs.get("kernel_id")
@@ -160,4 +185,6 @@ class CappedKernelManager(AsyncMappingKernelManager):
         for connection_file in files:
             if connection_file:
                 unbind_kernel(connection_file)
+        if self._zygote is not None:
+            self._zygote.stop()
         return result
