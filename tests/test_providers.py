@@ -93,3 +93,34 @@ def test_the_pdf_section_is_printed_only_when_asked_and_sums_to_the_recipients(s
     write(doc, tmp_path / "out", ctx)
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(str(tmp_path / "out" / "campaign_summary.pdf")).pages)
     assert "Deliverability by mailbox provider" in " ".join(text.split())
+
+
+def test_the_pdf_reads_the_same_numbers_as_the_pages_without_dashboard_code(synced_store: Store) -> None:
+    from octolib.dashboards.data import DashboardData
+    from octolib.dashboards.providers import provider_view
+    from octolib.reports.providers import report_provider_view
+    from octolib.store.readers import campaign_arrays
+
+    store = synced_store
+    for n, doc in enumerate(store.contacts.find({}, {"_id": 1, "email": 1})):
+        store.contacts.update_one({"_id": doc["_id"]},
+                                  {"$set": {"email": f"{str(doc['email']).split('@')[0]}@{DOMAINS[n % 6]}"}})
+    sent = campaign_arrays(store, {"status": "sent"})
+    ids = sent["campaign_id"].tolist()
+    page = provider_view(DashboardData(store, cache_dir=None), ids)
+    pdf = report_provider_view(store, sent)
+    assert len(pdf.counts) > 1 and pdf.recipients > 0
+    assert (pdf.exact, pdf.recipients, pdf.summary_sent) == (page.exact, page.recipients, page.summary_sent)
+    assert pdf.counts.provider.tolist() == page.counts.provider.tolist()
+    for key, values in page.counts.counts.items():
+        assert pdf.counts.counts[key].tolist() == values.tolist(), key
+
+
+def test_reports_do_not_import_dashboard_code() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "octolib" / "reports"
+    offenders = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+                 if re.search(r"^\s*(from|import) octolib\.dashboards", p.read_text(), flags=re.M)]
+    assert offenders == []
