@@ -116,16 +116,8 @@ def run_flow(browser: Any, url: str, list_id: str, out_dir: Path, screenshots: b
         first.wait_for(timeout=WAIT_MS)
         unticked = first.inner_text().split(" · ")[0].strip()
         first.locator("input").uncheck()
-        # Choosing the partner makes the kernel redraw the section ticks from the partner's
-        # preset; that redraw can land after a click made at once and re-tick the box. Untick,
-        # let the kernel's echo arrive, and untick again what it put back (at most twice).
-        for _ in range(3):
-            boxes = [_checkbox(page, title) for title in DROPPED]
-            for box in boxes:
-                box.uncheck()
-            page.wait_for_timeout(700)
-            if not any(box.is_checked() for box in boxes):
-                break
+        for title in DROPPED:
+            _checkbox(page, title).uncheck()
         # Links up past rates over time, best campaigns and campaigns: links now come first
         links_row = page.locator(".widget-hbox:has(> .widget-checkbox span:text-is('Links'))").first
         for _ in range(3):
