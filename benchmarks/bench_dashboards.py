@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 
 from octolib.dashboards.testing import add_user, sync_fake_account
-from octolib.server.testing import running_server
+from octolib.server.testing import browser_sign_in, browser_sign_in_async, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -83,11 +83,7 @@ def _measure(context, url: str, charts: int) -> dict[str, float]:
 def _run_mode(browser, server, pages: list[str], reps: int, gap: float, campaign_id: str) -> dict[str, list[dict]]:
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     login = context.new_page()
-    login.goto(server.url + "login")
-    login.fill("#username", USER)
-    login.fill("#password", PASSWORD)
-    login.click("#login_submit")
-    login.wait_for_url("**/dashboards*", timeout=30_000)
+    browser_sign_in(login, server.url, USER, PASSWORD)
     results: dict[str, list[dict]] = {p: [] for p in pages}
     for _ in range(reps):
         for name in pages:
@@ -227,11 +223,7 @@ async def _analyst(browser, server, user: int, pages: list[str], rounds: int, th
                    campaign_id: str, results: dict[str, list[dict]], failures: list[str]) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 1000})
     page = await context.new_page()
-    await page.goto(server.url + "login")
-    await page.fill("#username", USER)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login_submit")
-    await page.wait_for_url("**/dashboards*", timeout=30_000)
+    await browser_sign_in_async(page, server.url, USER, PASSWORD)
     await asyncio.sleep(start_after)
     for _ in range(rounds):
         for name in pages:

@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from octolib.dashboards.testing import add_user, sync_fake_account
-from octolib.server.testing import running_server
+from octolib.server.testing import browser_sign_in, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -164,11 +164,7 @@ def warm_charts(data_dir: Path, campaign_id: str, reps: int, gap: float, chromiu
                                 start_timeout_s=600, jupyter_args=(f"--OctoPlotly.bundle={name}",)) as server:
                 context = browser.new_context(viewport={"width": 1280, "height": 1000})
                 login = context.new_page()
-                login.goto(server.url + "login")
-                login.fill("#username", USER)
-                login.fill("#password", PASSWORD)
-                login.click("#login_submit")
-                login.wait_for_url("**/dashboards*", timeout=60_000)
+                browser_sign_in(login, server.url, USER, PASSWORD, timeout_ms=60_000)
                 # Warm: the bundle is in the browser's cache (revalidated, 304), as for a user
                 # moving between pages.
                 login.goto(server.url + PLOTLY_BUNDLE_PATH)

@@ -70,6 +70,7 @@ ACTIONS: dict[str, str] = {
     "emailed_report_to": "emailed a report to",
     # flags (octolib.dashboards.flag_review)
     "flag_dismissed": "dismissed the flag",
+    "flag_restored": "restored the dismissed flag",
 }
 
 
@@ -148,7 +149,8 @@ def _from_doc(doc: Mapping[str, Any]) -> AuditRecord:
 def recent(store: Any, limit: int = 50, *, actions: tuple[str, ...] | None = None) -> list[AuditRecord]:
     """The latest ``limit`` records, newest first (``actions``: only those events)."""
     query: dict[str, Any] = {"event": {"$in": list(actions)}} if actions else {}
-    docs = store.audit_log.find(query).sort("at", -1).limit(int(limit))
+    # _id breaks ties of one instant (two records of one click), so newest first holds
+    docs = store.audit_log.find(query).sort([("at", -1), ("_id", -1)]).limit(int(limit))
     return [_from_doc(d) for d in docs]
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from octolib.errors import ConfigError
+from octolib.metrics.automation import AutomationThresholds
+from octolib.metrics.flags import FLAG_HALF_LIFE_DAYS, FlagThresholds
 
 DEFAULT_API_BASE = "https://api.emailoctopus.com"
 
@@ -25,6 +27,17 @@ class Setting:
     env: str
     default: str
     help: str
+
+
+# The rules' thresholds are defined, with their defaults, where the rules are
+# (octolib.metrics.automation and .flags); the settings below only name them.
+_AUTOMATION = AutomationThresholds()
+_FLAGS = FlagThresholds()
+
+
+def _text(value: float) -> str:
+    """A default number as the settings table writes it (10.0 -> "10", 0.001 -> "0.001")."""
+    return f"{value:g}"
 
 
 # The one table of settings. Order is the README's order.
@@ -68,20 +81,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_LINK_FIELD", "", "Tag of an EmailOctopus custom field holding the customer id; it links a contact before its address does. Empty = by address only."),
     Setting("OCTO_SEGMENT_MIN_GROUP", "10", "Smallest segment (contacts) shown, printed or exported; smaller ones are merged into \"Other\" (and left out when \"Other\" is small too)."),
     # Automated-activity detection (issue 14): the thresholds of octolib.metrics.automation's rules.
-    Setting("OCTO_AUTOMATION_INSTANT_S", "10", "Automated-activity rules `open_at_send`/`click_at_send`: an open or click within this many seconds of the campaign's send time is a machine open / bot click."),
-    Setting("OCTO_AUTOMATION_SEND_WINDOW_S", "900", "Seconds after the send during which bursts of opens or clicks count as automated (the sending period)."),
-    Setting("OCTO_AUTOMATION_BURST_S", "10", "Width in seconds of the window in which burst rules count a campaign's opens or clicks around each one."),
-    Setting("OCTO_AUTOMATION_OPEN_BURST", "4", "Rule `open_send_burst`: at least this many opens in the window, in the sending period, make machine opens."),
-    Setting("OCTO_AUTOMATION_CLICK_BURST", "3", "Rule `click_send_burst`: at least this many clicks in the window, in the sending period, make bot clicks."),
-    Setting("OCTO_AUTOMATION_SAME_SECOND", "3", "Rule `click_same_second`: at least this many contacts of one campaign clicking in the same second make bot clicks (a gateway's batch scan)."),
-    Setting("OCTO_AUTOMATION_CLICK_BEFORE_OPEN_S", "3600", "Rule `click_before_open`: a click this many seconds or more before the same contact's open is a bot click. Changing any OCTO_AUTOMATION_* value relabels the stored events at the next sync."),
+    Setting("OCTO_AUTOMATION_INSTANT_S", _text(_AUTOMATION.instant_s), "Automated-activity rules `open_at_send`/`click_at_send`: an open or click within this many seconds of the campaign's send time is a machine open / bot click."),
+    Setting("OCTO_AUTOMATION_SEND_WINDOW_S", _text(_AUTOMATION.send_window_s), "Seconds after the send during which bursts of opens or clicks count as automated (the sending period)."),
+    Setting("OCTO_AUTOMATION_BURST_S", _text(_AUTOMATION.burst_s), "Width in seconds of the window in which burst rules count a campaign's opens or clicks around each one."),
+    Setting("OCTO_AUTOMATION_OPEN_BURST", _text(_AUTOMATION.open_burst), "Rule `open_send_burst`: at least this many opens in the window, in the sending period, make machine opens."),
+    Setting("OCTO_AUTOMATION_CLICK_BURST", _text(_AUTOMATION.click_burst), "Rule `click_send_burst`: at least this many clicks in the window, in the sending period, make bot clicks."),
+    Setting("OCTO_AUTOMATION_SAME_SECOND", _text(_AUTOMATION.same_second), "Rule `click_same_second`: at least this many contacts of one campaign clicking in the same second make bot clicks (a gateway's batch scan)."),
+    Setting("OCTO_AUTOMATION_CLICK_BEFORE_OPEN_S", _text(_AUTOMATION.click_before_open_s), "Rule `click_before_open`: a click this many seconds or more before the same contact's open is a bot click. Changing any OCTO_AUTOMATION_* value relabels the stored events at the next sync."),
     # flags worth reading (issue 14, octolib/metrics/flags.py)
-    Setting("OCTO_FLAG_BOUNCE_RATE", "0.02", "A campaign is flagged when its bounce rate (of sent) is above this ratio (0.02 = 2 %)."),
-    Setting("OCTO_FLAG_COMPLAINT_RATE", "0.001", "A campaign is flagged when its complaint rate (of delivered) is above this ratio (0.001 = 0.1 %)."),
-    Setting("OCTO_FLAG_OPEN_DROP_SIGMA", "2", "A campaign is flagged when its open rate is this many standard deviations below its list's median of the previous 10 settled campaigns."),
-    Setting("OCTO_FLAG_MIN_RECIPIENTS", "50", "Campaigns with fewer recipients than this are never flagged (small numbers swing a lot)."),
+    Setting("OCTO_FLAG_BOUNCE_RATE", _text(_FLAGS.bounce_rate), "A campaign is flagged when its bounce rate (of sent) is above this ratio (0.02 = 2 %)."),
+    Setting("OCTO_FLAG_COMPLAINT_RATE", _text(_FLAGS.complaint_rate), "A campaign is flagged when its complaint rate (of delivered) is above this ratio (0.001 = 0.1 %)."),
+    Setting("OCTO_FLAG_OPEN_DROP_SIGMA", _text(_FLAGS.open_drop_sigma), "A campaign is flagged when its open rate is this many standard deviations below its list's median of the previous 10 settled campaigns."),
+    Setting("OCTO_FLAG_MIN_RECIPIENTS", _text(_FLAGS.min_denominator), "Campaigns with fewer recipients than this are never flagged (small numbers swing a lot)."),
     Setting("OCTO_FLAGS_SHOWN", "5", "How many flags the overview shows before \"show all\" (the most important first)."),
-    Setting("OCTO_FLAG_HALF_LIFE_DAYS", "30", "Ranking of flags: a flag this many days older than another, equally severe, counts half as much."),
+    Setting("OCTO_FLAG_HALF_LIFE_DAYS", _text(FLAG_HALF_LIFE_DAYS), "Ranking of flags: a flag this many days older than another, equally severe, counts half as much."),
 )
 
 
@@ -138,20 +151,20 @@ class Settings:
     link_field: str = ""
     segment_min_group: int = 10
     # Automated-activity detection (issue 14); see octolib.metrics.automation.AutomationThresholds.
-    automation_instant_s: float = 10.0
-    automation_send_window_s: float = 900.0
-    automation_burst_s: float = 10.0
-    automation_open_burst: int = 4
-    automation_click_burst: int = 3
-    automation_same_second: int = 3
-    automation_click_before_open_s: float = 3600.0
+    automation_instant_s: float = _AUTOMATION.instant_s
+    automation_send_window_s: float = _AUTOMATION.send_window_s
+    automation_burst_s: float = _AUTOMATION.burst_s
+    automation_open_burst: int = _AUTOMATION.open_burst
+    automation_click_burst: int = _AUTOMATION.click_burst
+    automation_same_second: int = _AUTOMATION.same_second
+    automation_click_before_open_s: float = _AUTOMATION.click_before_open_s
     # flags worth reading (issue 14, octolib/metrics/flags.py)
-    flag_bounce_rate: float = 0.02
-    flag_complaint_rate: float = 0.001
-    flag_open_drop_sigma: float = 2.0
-    flag_min_recipients: int = 50
+    flag_bounce_rate: float = _FLAGS.bounce_rate
+    flag_complaint_rate: float = _FLAGS.complaint_rate
+    flag_open_drop_sigma: float = _FLAGS.open_drop_sigma
+    flag_min_recipients: int = _FLAGS.min_denominator
     flags_shown: int = 5
-    flag_half_life_days: float = 30.0
+    flag_half_life_days: float = FLAG_HALF_LIFE_DAYS
 
     @classmethod
     def from_env(

@@ -71,6 +71,47 @@ def synced_store(synced_template: Path, tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
+@pytest.fixture(scope="session")
+def synced_copy(synced_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
+    """``synced_copy(name)``: a copy of the synced tiny account of its own (write freely) in a new
+    folder named after ``name``, for module-wide fixtures; returns ``(settings, store)``, the
+    store open with its indexes (the caller closes it)."""
+    from octolib.config import Settings
+    from octolib.store import connect
+
+    def copy_of(name: str) -> tuple[Settings, Store]:
+        data = tmp_path_factory.mktemp(name) / "live"
+        shutil.copytree(synced_template, data)
+        settings = Settings(data_dir=data)
+        store = connect(settings)
+        store.ensure_indexes()
+        return settings, store
+
+    return copy_of
+
+
+@pytest.fixture(scope="session")
+def sync_into() -> Callable[[Path, FakeAccount], Any]:
+    """``sync_into(data_dir, account)``: a full sync of ``account`` (typically the tiny one with
+    something planted first) over a real socket into a new store in ``data_dir``; returns
+    ``(settings, store)``, the store open (the caller closes it)."""
+    from octolib.api import EmailOctopusClient
+    from octolib.config import Settings
+    from octolib.store import connect
+    from octolib.sync import run_sync
+
+    def sync(data_dir: Path, account: FakeAccount) -> tuple[Settings, Store]:
+        settings = Settings(data_dir=data_dir)
+        store = connect(settings)
+        store.ensure_indexes()
+        with FakeServer(account, api_key=DEMO_API_KEY, rate_per_s=1000, burst=1000) as srv:
+            client = EmailOctopusClient(DEMO_API_KEY, srv.base_url, rate_per_s=1000, burst=1000)
+            assert run_sync(store, client, full=True, progress=False).status == "succeeded"
+        return settings, store
+
+    return sync
+
+
 class FakeClock:
     """Time that moves only when the code under test sleeps on it or the test moves it.
 

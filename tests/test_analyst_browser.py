@@ -21,7 +21,7 @@ import pytest
 from octolib import audit
 from octolib.config import Settings
 from octolib.dashboards.testing import add_user, sync_fake_account
-from octolib.server.testing import running_server
+from octolib.server.testing import browser_sign_in, running_server
 from octolib.store import connect
 from tests.test_dashboard_browser import ARGS, _chromium, _screenshot
 
@@ -59,11 +59,7 @@ def browser():
 def _sign_in(browser, url: str, username: str):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
-    page.goto(url + "login")
-    page.fill("#username", username)
-    page.fill("#password", USERS[username])
-    page.click("#login_submit")
-    page.wait_for_url("**/dashboards*", timeout=30_000)
+    browser_sign_in(page, url, username, USERS[username])
     return context, page
 
 

@@ -30,7 +30,6 @@ from octolib.metrics.automation import AutomationThresholds, detect_automation
 from octolib.ops.export import export
 from octolib.reports.kit import build, make_context, write
 from octolib.reports.partners import save_partner
-from octolib.store import connect
 from octolib.sync import run_sync
 from octolib.sync.automation import automation_thresholds
 
@@ -226,16 +225,10 @@ def _plant_campaign(account: FakeAccount) -> tuple[str, datetime]:
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory):
-    data = tmp_path_factory.mktemp("automation-surfaces")
+def planted(tmp_path_factory, sync_into):
     account = FakeAccount.generate(seed=7, size="tiny")
     cid, sent_at = _plant_campaign(account)
-    settings = Settings(data_dir=data)
-    store = connect(settings)
-    store.ensure_indexes()
-    with FakeServer(account, api_key=DEMO_API_KEY, rate_per_s=1000, burst=1000) as srv:
-        client = EmailOctopusClient(DEMO_API_KEY, srv.base_url, rate_per_s=1000, burst=1000)
-        assert run_sync(store, client, full=True, progress=False).status == "succeeded"
+    settings, store = sync_into(tmp_path_factory.mktemp("automation-surfaces"), account)
     save_partner(store, {"slug": "solo", "name": "Solo Partner", "campaigns": {"ids": [cid]}})
     yield settings, store, cid, sent_at.date().isoformat()
     store.close()

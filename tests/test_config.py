@@ -82,3 +82,26 @@ def test_repr_hides_the_key_and_uri():
     s = Settings(api_key="sekret-key-value", mongodb_uri="mongodb://u:pw@h/db")
     assert "sekret-key-value" not in repr(s)
     assert "pw@" not in repr(s)
+
+
+def test_the_table_defaults_and_the_field_defaults_are_the_same_settings():
+    # Two spellings of every default (the table's text, the field's value) must not drift.
+    assert Settings.from_env({}, dotenv=None) == Settings()
+
+
+def test_rule_thresholds_default_to_the_rules_own_definitions():
+    from octolib.dashboards.base import flag_thresholds
+    from octolib.metrics.automation import AutomationThresholds
+    from octolib.metrics.flags import FlagThresholds
+    from octolib.sync.automation import automation_thresholds
+
+    assert automation_thresholds(Settings.from_env({}, dotenv=None)) == AutomationThresholds()
+    assert flag_thresholds(Settings.from_env({}, dotenv=None)) == FlagThresholds()
+
+
+def test_readme_table_shows_each_settings_default():
+    text = (ROOT / "README.md").read_text()
+    shown = dict(re.findall(r"^\|\s*`(OCTO_[A-Z0-9_]+)`\s*\|\s*([^|]*?)\s*\|", text, flags=re.M))
+    wrong = {s.env: (shown[s.env], s.default) for s in SETTINGS
+             if shown[s.env].strip("`") != (s.default or "(empty)")}
+    assert not wrong, f"README default (shown, actual): {wrong}"

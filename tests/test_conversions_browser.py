@@ -18,7 +18,7 @@ from octolib.dashboards.testing import add_user, sync_fake_account
 from octolib.fake import FakeAccount
 from octolib.fake.outcomes import sample_outcomes_csv
 from octolib.reports.partners import save_partner
-from octolib.server.testing import running_server
+from octolib.server.testing import browser_sign_in, running_server
 from octolib.store import connect
 
 from test_dashboard_browser import ARGS, STALL_S, _chromium, _screenshot
@@ -62,11 +62,7 @@ def test_an_analyst_uploads_outcomes_on_the_campaigns_page(tmp_path: Path):
         browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
         try:
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            page.goto(server.url + "login")
-            page.fill("#username", USER)
-            page.fill("#password", PASSWORD)
-            page.click("#login_submit")
-            page.wait_for_url("**/dashboards*", timeout=30_000)
+            browser_sign_in(page, server.url, USER, PASSWORD)
             page.goto(server.url + "voila/render/campaigns.ipynb", wait_until="commit", timeout=STALL_S * 1000)
             panel = page.locator(".octo-conversions")
             panel.wait_for(timeout=STALL_S * 1000)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from octolib.fake import FakeAccount
 from octolib.fake.outcomes import sample_outcomes_csv
 from octolib.reports.kit import build, make_context, write
 from octolib.reports.partners import save_partner
-from octolib.store import Store, connect
+from octolib.store import Store
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -32,12 +31,8 @@ PLANTED_VALUE = "98765.43"
 
 
 @pytest.fixture(scope="module")
-def store(synced_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Store]]:
-    data = tmp_path_factory.mktemp("conv-report") / "live"
-    shutil.copytree(synced_template, data)
-    settings = Settings(data_dir=data)
-    st = connect(settings)
-    st.ensure_indexes()
+def store(synced_copy: Callable[[str], tuple[Settings, Store]]) -> Iterator[tuple[Settings, Store]]:
+    settings, st = synced_copy("conv-report")
     lists = sorted(d["emailoctopus_id"] for d in st.lists.find({}, {"emailoctopus_id": 1}))
     account = FakeAccount.generate(seed=7, size="tiny")
     # harbour: the list with clicks (the tiny account's clicks are all on one list)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from octolib.reports.partners import get_partner, save_partner
 from octolib.reports.presets import (CampaignChoice, Preset, choice_from_selection, get_preset, rule_campaign_ids,
                                      save_preset)
 from octolib.reports.runner import ReportRequest, requests_for, run_batch
-from octolib.store import Store, connect
+from octolib.store import Store
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -37,11 +36,8 @@ NOTE = "Autumn push: the October send went to the new members first."
 
 
 @pytest.fixture(scope="module")
-def world(synced_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Store]]:
-    data = tmp_path_factory.mktemp("custom") / "live"
-    shutil.copytree(synced_template, data)
-    settings = Settings(data_dir=data)
-    st = connect(settings)
+def world(synced_copy: Callable[[str], tuple[Settings, Store]]) -> Iterator[tuple[Settings, Store]]:
+    settings, st = synced_copy("custom")
     # mine: the list most of the tiny account's campaigns went to; other: the second one
     mine, other = (d["emailoctopus_id"] for d in st.lists.find({}, {"emailoctopus_id": 1}).sort("emailoctopus_id", -1))
     st.lists.update_one({"emailoctopus_id": other}, {"$set": {"name": OTHER_LIST}})

@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 import pytest
 
 from octolib.dashboards.testing import add_user, sync_fake_account
-from octolib.server.testing import running_server
+from octolib.server.testing import browser_sign_in, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -109,11 +109,7 @@ def session(browser, server):
     requests: list[str] = []
     context.on("request", lambda r: requests.append(r.url))
     page = context.new_page()
-    page.goto(server.url + "login")
-    page.fill("#username", USER)
-    page.fill("#password", PASSWORD)
-    page.click("#login_submit")
-    page.wait_for_url("**/dashboards*", timeout=30_000)
+    browser_sign_in(page, server.url, USER, PASSWORD)
     yield context, page, requests
     context.close()
 
@@ -293,11 +289,7 @@ def test_dates_read_and_write_iso_in_a_us_locale_browser(server, browser):
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1000})
     try:
         page = context.new_page()
-        page.goto(server.url + "login")
-        page.fill("#username", USER)
-        page.fill("#password", PASSWORD)
-        page.click("#login_submit")
-        page.wait_for_url("**/dashboards*", timeout=30_000)
+        browser_sign_in(page, server.url, USER, PASSWORD)
         page.goto(server.url + "voila/render/overview.ipynb")
         page.wait_for_selector(".octo-date input", timeout=STALL_S * 1000)
         period = page.get_by_label("Period", exact=True)
@@ -327,11 +319,7 @@ def test_dates_read_and_write_iso_in_a_us_locale_browser(server, browser):
 
 def _sign_in(context, server) -> object:
     page = context.new_page()
-    page.goto(server.url + "login")
-    page.fill("#username", USER)
-    page.fill("#password", PASSWORD)
-    page.click("#login_submit")
-    page.wait_for_url("**/dashboards*", timeout=30_000)
+    browser_sign_in(page, server.url, USER, PASSWORD)
     return page
 
 

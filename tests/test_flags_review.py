@@ -93,3 +93,58 @@ def test_overview_top_few_show_all_groups_and_a_dismissal_outlives_a_sync(synced
     again = page_for(synced_store)
     assert first.key not in {f.key for f in again.flag_items}
     assert first.key in {f.key for f in again.dismissed} and len(again.flag_items) == n - 1
+
+
+def test_a_dismissal_can_be_restored_and_the_latest_word_holds(synced_store: Store, clock) -> None:
+    from octolib.dashboards.flag_review import dismiss, dismissals, restore
+
+    flag = _flag("a:bounces", "bounces", 2.0, "2024-05-31")
+    other = _flag("b:complaints", "complaints", 1.0, "2024-05-31")
+    dismiss(synced_store, flag, "alice", clock=clock)
+    dismiss(synced_store, other, "alice", clock=clock)
+    assert set(dismissals(synced_store)) == {flag.key, other.key}
+    clock.advance(minutes=5)
+    restore(synced_store, flag, "bob", clock=clock)
+    assert set(dismissals(synced_store)) == {other.key}
+    rec = synced_store.audit_log.find_one({"event": "flag_restored", "target": flag.key})
+    assert rec["username"] == "bob" and rec["details"]["rule"] == "bounces"
+    # dismissed again, restored again in the same instant: the order of the records decides
+    dismiss(synced_store, flag, "carol", clock=clock)
+    assert dismissals(synced_store)[flag.key].actor == "carol"
+    restore(synced_store, flag, "carol", clock=clock)
+    assert flag.key not in dismissals(synced_store)
+
+
+def test_show_all_lists_dismissed_flags_with_who_and_when_and_restores_them(synced_store: Store) -> None:
+    import ipywidgets as w
+
+    from octolib.dashboards import build_overview
+    from octolib.dashboards.data import DashboardData
+
+    data = DashboardData(synced_store, cache_dir=None, flags_shown=1,
+                         flag_thresholds=FlagThresholds(bounce_rate=0.001, complaint_rate=0.0001, min_denominator=1))
+    page = build_overview(data)
+    page.period.start.value, page.period.end.value = date(2020, 1, 1), date(2026, 12, 31)
+    order = [f.key for f in page.flag_items]
+    assert len(order) >= 2
+    second = order[1]
+    assert page.dismiss(second, actor="alice") is True
+
+    def texts() -> str:
+        """The HTML of the flag rows (a group heading, or a button beside its flag)."""
+        parts = [c.value if isinstance(c, w.HTML) else " ".join(x.value for x in c.children if isinstance(x, w.HTML))
+                 for c in page.flag_rows.children]
+        return " ".join(parts)
+
+    assert f'data-dismissed="{second}"' not in texts() and "“Show all” lists them" in page.flag_box.value
+    page.flag_show_all.value = True
+    assert f'data-dismissed="{second}"' in texts() and "dismissed by alice on " in texts()
+    restore_button = next(b for c in page.flag_rows.children for b in getattr(c, "children", ())
+                          if getattr(b, "description", "") == "Restore")
+    restore_button.click()  # as the page's button does (the analyst is whoever is signed in)
+    assert [f.key for f in page.flag_items] == order and not page.dismissed
+    assert page.last_message[0] == "ok" and "Flag restored" in page.last_message[1]
+    assert f'data-dismissed="{second}"' not in texts()
+    rec = synced_store.audit_log.find_one({"event": "flag_restored", "target": second})
+    assert rec is not None and rec["at"] is not None
+    assert page.restore(second, actor="alice") is False and page.last_message[0] == "warn"

@@ -120,18 +120,12 @@ def _plant_clicks_without_opens(account: FakeAccount) -> tuple[str, datetime]:
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory):
+def planted(tmp_path_factory, sync_into):
     """(settings, store, campaign id, sent day): the tiny account with the planted campaign,
     synced over a real socket; then a second sync that failed (wrong key)."""
-    data = tmp_path_factory.mktemp("one-number")
     account = FakeAccount.generate(seed=7, size="tiny")
     cid, sent_at = _plant_clicks_without_opens(account)
-    settings = Settings(data_dir=data)
-    store = connect(settings)
-    store.ensure_indexes()
-    with FakeServer(account, api_key=DEMO_API_KEY, rate_per_s=1000, burst=1000) as srv:
-        client = EmailOctopusClient(DEMO_API_KEY, srv.base_url, rate_per_s=1000, burst=1000)
-        assert run_sync(store, client, full=True, progress=False).status == "succeeded"
+    settings, store = sync_into(tmp_path_factory.mktemp("one-number"), account)
     save_partner(store, {"slug": "solo", "name": "Solo Partner", "campaigns": {"ids": [cid]}})
     yield settings, store, cid, sent_at.date().isoformat(), account
     store.close()

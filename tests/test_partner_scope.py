@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from octolib.config import Settings
-from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer
+from octolib.fake import FakeAccount
 from octolib.reports.document import Chart
 from octolib.reports.kit import build, make_context, write
 from octolib.reports.partners import partner_lists, save_partner, validate_partner
@@ -34,20 +33,10 @@ OTHER_ONLY = "Canyon private preview - September 2026"
 
 
 @pytest.fixture(scope="module")
-def scoped(tmp_path_factory):
+def scoped(tmp_path_factory, sync_into):
     """(settings, store, mine_id, other_id): synced tiny account plus the planted campaigns."""
-    from octolib.api.client import EmailOctopusClient
-    from octolib.store import connect
-    from octolib.sync import run_sync
-
-    data = tmp_path_factory.mktemp("scope-data")
     account = FakeAccount.generate(seed=7, size="tiny")
-    settings = Settings(data_dir=data)
-    store = connect(settings)
-    store.ensure_indexes()
-    with FakeServer(account, api_key=DEMO_API_KEY, rate_per_s=1000, burst=1000) as srv:
-        client = EmailOctopusClient(DEMO_API_KEY, srv.base_url, rate_per_s=1000, burst=1000)
-        assert run_sync(store, client, full=True, progress=False).status == "succeeded"
+    settings, store = sync_into(tmp_path_factory.mktemp("scope-data"), account)
     mine_id, other_id = (lst["id"] for lst in account.lists)
     store.lists.update_one({"emailoctopus_id": mine_id}, {"$set": {"name": MINE_NAME}})
     store.lists.update_one({"emailoctopus_id": other_id}, {"$set": {"name": OTHER_NAME}})

@@ -125,7 +125,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
 @pytest.mark.timeout(600)
 def test_engagement_page_draws_its_charts_from_the_partial_bundle(tmp_path):
     from octolib.dashboards.testing import add_user, sync_fake_account
-    from octolib.server.testing import running_server
+    from octolib.server.testing import browser_sign_in, running_server
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -143,11 +143,7 @@ def test_engagement_page_draws_its_charts_from_the_partial_bundle(tmp_path):
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.on("pageerror", lambda e: problems.append(f"uncaught: {e}"))
             page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
-            page.goto(server.url + "login")
-            page.fill("#username", USER)
-            page.fill("#password", PASSWORD)
-            page.click("#login_submit")
-            page.wait_for_url("**/dashboards*", timeout=30_000)
+            browser_sign_in(page, server.url, USER, PASSWORD)
             page.goto(server.url + "voila/render/engagement.ipynb", wait_until="commit", timeout=120_000)
             try:
                 page.wait_for_function(f"() => {{ const t = new Set(({DRAWN_JS})().flat());"

@@ -40,6 +40,30 @@ def test_counts_and_rates_per_campaign_and_provider() -> None:
     assert r["open_rate"][k] == 1.0
 
 
+def test_recipients_are_the_stored_sends_when_there_are_any_else_the_lists_at_send_time() -> None:
+    from octolib.metrics.providers import provider_view
+
+    t = np.datetime64("2026-03-01T09:00", "s")
+    campaigns = {"campaign_id": np.array(["c"], dtype=object), "sent": np.array([3]),
+                 "sent_at": np.array([t]), "list_ids": np.array([("l",)], dtype=object)}
+    contacts = {"contact_id": np.array(["a", "b", "c", "d"], dtype=object), "list_id": np.array(["l"] * 4, dtype=object),
+                "status": np.array(["subscribed", "subscribed", "pending", "subscribed"], dtype=object),
+                "created_at": np.array([t - 60, t - 60, t - 60, t + 60]),  # d joined after the send
+                "email": np.array(["a@gmail.com", "b@web.de", "c@gmail.com", "d@gmail.com"], dtype=object)}
+    opened = {"campaign_id": np.array(["c"], dtype=object), "contact_id": np.array(["a"], dtype=object),
+              "event_type": np.array(["opened"], dtype=object)}
+    estimated = provider_view(["c"], campaigns, contacts, opened)
+    assert not estimated.exact and estimated.recipients == 2 and estimated.summary_sent == 3
+    assert dict(zip(estimated.counts.provider.tolist(), estimated.counts.counts["sent"].tolist())) == {
+        "gmail": 1, "gmx_webde": 1}
+    sends = {k: np.concatenate([v, np.array(x, dtype=object)]) for (k, v), x in
+             zip(opened.items(), (["c", "c"], ["a", "d"], ["sent", "sent"]))}
+    exact = provider_view(["c"], campaigns, contacts, sends)
+    assert exact.exact and exact.recipients == 2
+    gmail = exact.counts.provider.tolist().index("gmail")
+    assert exact.counts.counts["sent"].tolist() == [2] and exact.counts.counts["opened"][gmail] == 1
+
+
 def test_the_pages_group_a_campaigns_recipients_by_provider(synced_store: Store) -> None:
     from octolib.dashboards import build_campaign_detail, build_lists
     from octolib.dashboards.data import DashboardData
@@ -93,3 +117,34 @@ def test_the_pdf_section_is_printed_only_when_asked_and_sums_to_the_recipients(s
     write(doc, tmp_path / "out", ctx)
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(str(tmp_path / "out" / "campaign_summary.pdf")).pages)
     assert "Deliverability by mailbox provider" in " ".join(text.split())
+
+
+def test_the_pdf_reads_the_same_numbers_as_the_pages_without_dashboard_code(synced_store: Store) -> None:
+    from octolib.dashboards.data import DashboardData
+    from octolib.dashboards.providers import provider_view
+    from octolib.reports.providers import report_provider_view
+    from octolib.store.readers import campaign_arrays
+
+    store = synced_store
+    for n, doc in enumerate(store.contacts.find({}, {"_id": 1, "email": 1})):
+        store.contacts.update_one({"_id": doc["_id"]},
+                                  {"$set": {"email": f"{str(doc['email']).split('@')[0]}@{DOMAINS[n % 6]}"}})
+    sent = campaign_arrays(store, {"status": "sent"})
+    ids = sent["campaign_id"].tolist()
+    page = provider_view(DashboardData(store, cache_dir=None), ids)
+    pdf = report_provider_view(store, sent)
+    assert len(pdf.counts) > 1 and pdf.recipients > 0
+    assert (pdf.exact, pdf.recipients, pdf.summary_sent) == (page.exact, page.recipients, page.summary_sent)
+    assert pdf.counts.provider.tolist() == page.counts.provider.tolist()
+    for key, values in page.counts.counts.items():
+        assert pdf.counts.counts[key].tolist() == values.tolist(), key
+
+
+def test_reports_do_not_import_dashboard_code() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "octolib" / "reports"
+    offenders = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+                 if re.search(r"^\s*(from|import) octolib\.dashboards", p.read_text(), flags=re.M)]
+    assert offenders == []

@@ -137,6 +137,24 @@ def test_a_saved_preset_comes_back_and_says_who_saved_it(settings):
     store.partners.update_one({"slug": "harbour"}, {"$unset": {"preset": ""}})
 
 
+def test_a_click_made_before_the_partners_redraw_is_shown_is_kept(settings):
+    """The browser shows the boxes it has until the redraw for a newly chosen partner arrives;
+    a click on one of them in that moment reaches the kernel after the redraw and must win."""
+    page, _ = _page(settings)
+    custom = page.custom
+    custom.partner.value = "canyon"
+    shown = dict(custom.section_boxes)  # what the browser still shows
+    custom.partner.value = "harbour"  # the redraw for harbour runs first...
+    ticked = [n for n, box in shown.items() if box.value]
+    dropped, added = ticked[-1], next(n for n, box in shown.items() if not box.value)
+    shown[dropped].value = False  # ...then the clicks made on the boxes shown
+    shown[added].value = True
+    assert dropped not in custom.chosen_sections and added in custom.chosen_sections
+    assert [n for n in custom.section_order if custom.section_boxes[n].value] == custom.chosen_sections
+    custom.partner.value = "canyon"  # a later choice of partner still redraws from its rules
+    assert dropped in custom.chosen_sections and added not in custom.chosen_sections
+
+
 def test_make_a_custom_report_then_send_it_after_confirming(settings, smtp_server):
     off, _ = _page(settings)
     assert off.sender.send_button.disabled and "OCTO_SMTP_HOST" in off.sender.why_off.value

@@ -10,9 +10,7 @@ not have is refused with a message that names it.
 from __future__ import annotations
 
 import importlib
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -22,19 +20,16 @@ from octolib.reports.document import Chart, Paragraph, ReportDocument, Table
 from octolib.reports.kit import ReportContext, build, make_context
 from octolib.reports.partners import save_partner
 from octolib.reports.templates import TEMPLATES
-from octolib.store import Store, connect
+from octolib.store import Store
 
 PERIOD = ("2026-01-01", "2026-10-31")
 
 
 @pytest.fixture(scope="module")
-def store(synced_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Store]]:
+def store(synced_copy: Callable[[str], tuple[Settings, Store]]) -> Iterator[tuple[Settings, Store]]:
     """The synced tiny account with two partners: ``everyone`` (both lists) and ``rules``
     (campaigns by name only, so no list of its own)."""
-    data = tmp_path_factory.mktemp("sections") / "live"
-    shutil.copytree(synced_template, data)
-    settings = Settings(data_dir=data)
-    st = connect(settings)
+    settings, st = synced_copy("sections")
     list_ids = [d["emailoctopus_id"] for d in st.lists.find({}, {"emailoctopus_id": 1})]
     assert len(list_ids) == 2
     # goal links: the campaign summary's Conversions section prints only for a partner that has some

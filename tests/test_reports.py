@@ -18,9 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from octolib.config import Settings
 from octolib.errors import ConfigError
-from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer
+from octolib.fake import DEMO_API_KEY, FakeAccount
 from octolib.reports.document import EMAIL_PATTERN
 from octolib.reports.kit import build, make_context
 from octolib.reports.partners import save_partner
@@ -45,22 +44,13 @@ def tiny_png(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def synced(tmp_path_factory):
+def synced(tmp_path_factory, sync_into):
     """(settings, store, account): the tiny account synced into a fresh embedded store, two partners."""
-    from octolib.api.client import EmailOctopusClient
     from octolib.auth.users import UserStore
-    from octolib.store import connect
-    from octolib.sync import run_sync
 
     data = tmp_path_factory.mktemp("reports-data")
     account = FakeAccount.generate(seed=7, size="tiny")
-    settings = Settings(data_dir=data)
-    store = connect(settings)
-    store.ensure_indexes()
-    with FakeServer(account, api_key=DEMO_API_KEY, rate_per_s=1000, burst=1000) as srv:
-        client = EmailOctopusClient(DEMO_API_KEY, srv.base_url, rate_per_s=1000, burst=1000)
-        result = run_sync(store, client, full=True, progress=False)
-    assert result.status == "succeeded"
+    settings, store = sync_into(data, account)
     UserStore(store.users, store.audit_log).create("ana", PASSWORD, email="ana@octopus.example")
     list_ids = [lst["id"] for lst in account.lists]
     save_partner(store, {

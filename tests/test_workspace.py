@@ -115,24 +115,17 @@ def add_marker(template: Path, text: str = MARKER) -> None:
 
 
 @pytest.mark.slow
-def test_an_edited_workspace_template_is_what_the_next_report_runs(tmp_path):
+def test_an_edited_workspace_template_is_what_the_next_report_runs(tmp_path, sync_into):
     """Edit the workspace copy, run the batch as `octo report` does (no templates_dir), read the PDF."""
     import pypdf
 
-    from octolib.api.client import EmailOctopusClient
-    from octolib.fake import DEMO_API_KEY, FakeAccount, FakeServer
+    from octolib.fake import FakeAccount
     from octolib.reports.partners import save_partner
     from octolib.reports.runner import ReportRequest, run_batch
-    from octolib.store import connect
-    from octolib.sync import run_sync
 
-    settings = Settings(data_dir=tmp_path / "data")
     account = FakeAccount.generate(seed=7, size="tiny")
-    with connect(settings) as store:
-        store.ensure_indexes()
-        with FakeServer(account, api_key=DEMO_API_KEY, rate_per_s=1000, burst=1000) as srv:
-            client = EmailOctopusClient(DEMO_API_KEY, srv.base_url, rate_per_s=1000, burst=1000)
-            assert run_sync(store, client, full=True, progress=False).status == "succeeded"
+    settings, store = sync_into(tmp_path / "data", account)
+    with store:
         save_partner(store, {"slug": "events", "name": "Events Partner Ltd",
                              "campaigns": {"list_ids": [lst["id"] for lst in account.lists]},
                              "default_range": {"from": "2026-01-01", "to": "2026-10-31"}})

@@ -17,6 +17,7 @@ from typing import Any
 from octolib.config import Settings
 from octolib.dashboards.testing import add_user, sync_fake_account
 from octolib.reports.partners import save_partner
+from octolib.server.testing import fill_login_form, submit_login_form
 from octolib.store import connect
 
 USER, PASSWORD = "flo", "Workspace-Flow-Pass-1"
@@ -71,9 +72,7 @@ def run_flow(browser: Any, url: str, list_id: str, out_dir: Path, screenshots: b
     steps: dict[str, float] = {}
     try:
         page = context.new_page()
-        page.goto(url + "login")
-        page.fill("#username", USER)
-        page.fill("#password", PASSWORD)
+        fill_login_form(page, url, USER, PASSWORD)
         started = last = time.perf_counter()
 
         def step(name: str) -> None:
@@ -82,8 +81,7 @@ def run_flow(browser: Any, url: str, list_id: str, out_dir: Path, screenshots: b
             steps[name] = round(now - last, 2)
             last = now
 
-        page.click("#login_submit")
-        page.wait_for_url("**/dashboards*", timeout=WAIT_MS)
+        submit_login_form(page, WAIT_MS)
         step("sign in")
 
         # -- the Partners page: a new partner owning the first list ----------------------------
@@ -116,16 +114,8 @@ def run_flow(browser: Any, url: str, list_id: str, out_dir: Path, screenshots: b
         first.wait_for(timeout=WAIT_MS)
         unticked = first.inner_text().split(" · ")[0].strip()
         first.locator("input").uncheck()
-        # Choosing the partner makes the kernel redraw the section ticks from the partner's
-        # preset; that redraw can land after a click made at once and re-tick the box. Untick,
-        # let the kernel's echo arrive, and untick again what it put back (at most twice).
-        for _ in range(3):
-            boxes = [_checkbox(page, title) for title in DROPPED]
-            for box in boxes:
-                box.uncheck()
-            page.wait_for_timeout(700)
-            if not any(box.is_checked() for box in boxes):
-                break
+        for title in DROPPED:
+            _checkbox(page, title).uncheck()
         # Links up past rates over time, best campaigns and campaigns: links now come first
         links_row = page.locator(".widget-hbox:has(> .widget-checkbox span:text-is('Links'))").first
         for _ in range(3):

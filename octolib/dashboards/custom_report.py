@@ -18,6 +18,13 @@ What it shows, prefilled from the partner's preset when it has one, else from it
 
 Bad input (no campaign, no section, a note too long) is said next to its field, and nothing
 is run or stored.
+
+Choosing a partner redraws the boxes, and the browser keeps showing the previous ones until
+the redraw arrives: a tick made in that moment lands on a box the browser already shows. So a
+box is made once per campaign and per section and kept for the page's life; a redraw sets
+its value and places it, never replaces it. The kernel handles messages in order, so a click
+made after choosing partner P reaches it after P's redraw and is the last word, whichever
+view of the box it was made on (a replaced box would have swallowed it).
 """
 
 from __future__ import annotations
@@ -64,6 +71,9 @@ class CustomReportPanel:
         self.template = w.Dropdown(options=[(t.title, n) for n, t in TEMPLATES.items()], value="campaign_summary",
                                    description="Template", layout=w.Layout(width="420px"))
         self.campaign_boxes: dict[str, w.Checkbox] = {}
+        # every box ever drawn, by campaign id and by section name: reused, never replaced
+        self._campaign_widgets: dict[str, w.Checkbox] = {}
+        self._section_widgets: dict[str, w.Checkbox] = {}
         self.campaign_list = w.VBox(layout=w.Layout(max_height="260px", overflow="auto", width="640px",
                                                     border="1px solid #d9e2e7", padding="4px"))
         self.campaign_count = w.HTML()
@@ -133,9 +143,8 @@ class CustomReportPanel:
         for o in options:
             day = f"{o.sent_at:%Y-%m-%d}" if o.sent_at is not None else "not sent"
             extra = "" if o.by_rules else " · not in the rules"
-            boxes[o.campaign_id] = w.Checkbox(value=o.campaign_id in ticked, description=f"{o.name} · {day}{extra}",
-                                              indent=False, layout=w.Layout(width="auto"))
-            boxes[o.campaign_id].observe(lambda _: self._count(), "value")
+            boxes[o.campaign_id] = self._campaign_box(o.campaign_id, f"{o.name} · {day}{extra}",
+                                                      o.campaign_id in ticked)
         self.campaign_boxes = boxes
         self.campaign_list.children = list(boxes.values())
         self._rules_count = sum(o.by_rules for o in options)
@@ -152,6 +161,27 @@ class CustomReportPanel:
                                       "are the ones its rules pick.</div>")
         self._load_sections(preset)
         self.note.value = (preset.note if preset is not None and preset.note is not None else partner.note) or ""
+
+    def _campaign_box(self, campaign_id: str, description: str, value: bool) -> w.Checkbox:
+        """The one box of ``campaign_id``, set to ``value`` (made on first use)."""
+        box = self._campaign_widgets.get(campaign_id)
+        if box is None:
+            box = self._campaign_widgets[campaign_id] = w.Checkbox(value=value, description=description, indent=False,
+                                                                   layout=w.Layout(width="auto"))
+            box.observe(lambda _: self._count(), "value")
+        box.description = description
+        box.value = value
+        return box
+
+    def _section_box(self, name: str, title: str, value: bool) -> w.Checkbox:
+        """The one box of section ``name``, set to ``value`` (made on first use)."""
+        box = self._section_widgets.get(name)
+        if box is None:
+            box = self._section_widgets[name] = w.Checkbox(value=value, description=title, indent=False,
+                                                           layout=w.Layout(width="300px"))
+        box.description = title
+        box.value = value
+        return box
 
     def _ticked_for(self, preset: Preset | None, by_rules: list[str]) -> set[str]:
         if preset is None:
@@ -177,8 +207,7 @@ class CustomReportPanel:
             and preset.template == info.name else list(info.default_choice)
         rest = [n for n, _ in info.choices if n not in chosen]
         self.section_order = chosen + rest
-        self.section_boxes = {n: w.Checkbox(value=n in chosen, description=self.section_titles[n], indent=False,
-                                            layout=w.Layout(width="300px")) for n in self.section_order}
+        self.section_boxes = {n: self._section_box(n, self.section_titles[n], n in chosen) for n in self.section_order}
         self._draw_sections()
 
     def _draw_sections(self) -> None:

@@ -6,6 +6,9 @@ dismissed what and when is exactly an audit record (:func:`octolib.audit.record`
 :class:`octolib.metrics.flags.Flag`) does not change when new data arrives, so a dismissed
 flag stays dismissed after any later sync; the record also keeps the sentence as it read
 when it was dismissed.
+
+A dismissal can be undone ("Restore", action ``flag_restored``, audited the same way): the
+log stays append-only, and a flag is dismissed when its latest record is a dismissal.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from typing import Any
 from octolib import audit
 from octolib.metrics.flags import Flag
 
-__all__ = ["DISMISSED", "Dismissal", "dismissals", "dismiss"]
+__all__ = ["DISMISSED", "RESTORED", "Dismissal", "dismissals", "dismiss", "restore", "dismissed_text"]
 
 DISMISSED = "flag_dismissed"
+RESTORED = "flag_restored"
 #: Dismissals read back at most (the audit log is append-only; more than this would be a
 #: sign that flags are dismissed wholesale, which the thresholds should fix instead).
 LIMIT = 100_000
@@ -27,18 +31,26 @@ Dismissal = audit.AuditRecord
 
 
 def dismissals(store: Any) -> dict[str, Dismissal]:
-    """Flag key → its (latest) dismissal record: who and when."""
-    out: dict[str, Dismissal] = {}
-    for rec in audit.recent(store, LIMIT, actions=(DISMISSED,)):
-        if rec.target and rec.target not in out:
-            out[rec.target] = rec
-    return out
+    """Flag key → its dismissal record (who and when), for the flags dismissed now: those whose
+    latest dismissal or restore record is a dismissal."""
+    latest: dict[str, Dismissal] = {}
+    for rec in audit.recent(store, LIMIT, actions=(DISMISSED, RESTORED)):  # newest first
+        if rec.target and rec.target not in latest:
+            latest[rec.target] = rec
+    return {key: rec for key, rec in latest.items() if rec.action == DISMISSED}
 
 
 def dismiss(store: Any, flag: Flag, actor: str, clock: Any = None) -> None:
     """Record that ``actor`` dismissed ``flag`` (with the campaign and the sentence it showed)."""
     kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
     audit.record(store, actor=actor, action=DISMISSED, target=flag.key, campaign=flag.campaign, rule=flag.rule,
+                 text=flag.text, **kwargs)
+
+
+def restore(store: Any, flag: Flag, actor: str, clock: Any = None) -> None:
+    """Record that ``actor`` undid the dismissal of ``flag``: it is shown again."""
+    kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    audit.record(store, actor=actor, action=RESTORED, target=flag.key, campaign=flag.campaign, rule=flag.rule,
                  text=flag.text, **kwargs)
 
 

@@ -19,7 +19,7 @@ from octolib.config import Settings
 from octolib.dashboards.base import Dashboard, DateRange, page_for_settings
 from octolib.dashboards.data import DashboardData, in_window
 from octolib.dashboards.human import human_cards, human_rate_values
-from octolib.dashboards.flag_review import dismiss, dismissals, dismissed_text
+from octolib.dashboards.flag_review import Dismissal, dismiss, dismissals, dismissed_text, restore
 from octolib.dashboards.identity import current_analyst
 from octolib.dashboards.rates import RATE_CHOICES, rate_choice
 from octolib.dashboards.widgets import Chart, esc, fmt_time, kpi_cards, section
@@ -59,6 +59,8 @@ class OverviewPage(Dashboard):
         self.flag_rows = w.VBox()
         self.flag_items: list[Flag] = []  # ranked, not dismissed, in the period
         self.dismissed: list[Flag] = []  # the period's flags an analyst dismissed
+        self._ranked_flags: list[Flag] = []  # both, most important first
+        self._dismissal_of: dict[str, Dismissal] = {}  # flag key -> who dismissed it and when
         self.flag_group.observe(lambda _: self.guard(self._draw_flags)(), "value")
         self.flag_show_all.observe(lambda _: self.guard(self._draw_flags)(), "value")
         self.kpis: dict[str, Any] = {}
@@ -181,10 +183,14 @@ class OverviewPage(Dashboard):
         """The period's flags, most important first (severity and recency), without dismissed ones."""
         t = self.table
         items = flag_items(t.flags, t.cols["campaign_id"], t.cols["name"], t.cols["list_id"], t.cols["sent_at"], sel)
-        ranked = rank_flags(items, self.data.as_of(), self.data.flag_half_life_days)
-        gone = dismissals(self.data.store)
-        self.flag_items = [f for f in ranked if f.key not in gone]
-        self.dismissed = [f for f in ranked if f.key in gone]
+        self._ranked_flags = rank_flags(items, self.data.as_of(), self.data.flag_half_life_days)
+        self._split_flags()
+
+    def _split_flags(self) -> None:
+        """Dismissed or not, by the audit log's latest word on each flag; then redraw."""
+        self._dismissal_of = dismissals(self.data.store)
+        self.flag_items = [f for f in self._ranked_flags if f.key not in self._dismissal_of]
+        self.dismissed = [f for f in self._ranked_flags if f.key in self._dismissal_of]
         self.flags = [f"{f.campaign}: {f.text}" for f in self.flag_items]
         self._draw_flags()
 
@@ -193,8 +199,9 @@ class OverviewPage(Dashboard):
         if not items:
             self.flag_box.value = ('<div class="octo-muted">No flags in this period: bounces, complaints and open '
                                    'rates are within their thresholds'
-                                   + (f' ({len(self.dismissed)} dismissed)' if self.dismissed else '') + '.</div>')
-            self.flag_rows.children = ()
+                                   + (f' ({len(self.dismissed)} dismissed; "Show all" lists them)'
+                                      if self.dismissed else '') + '.</div>')
+            self.flag_rows.children = tuple(self._dismissed_rows())
             return
         top = self.data.flags_shown
         shown = items if self.flag_show_all.value else items[:top]
@@ -224,9 +231,27 @@ class OverviewPage(Dashboard):
         if more:
             note += f"; the top {len(shown)} are shown, “Show all” lists {more} more"
         if self.dismissed:
-            note += f"; {len(self.dismissed)} dismissed"
+            note += f"; {len(self.dismissed)} dismissed" + ("" if self.flag_show_all.value else " (“Show all” lists them)")
         self.flag_box.value = f'<div class="octo-muted" data-flags="{len(items)}">{esc(note)}.</div>'
-        self.flag_rows.children = tuple(rows)
+        self.flag_rows.children = tuple(rows + self._dismissed_rows())
+
+    def _dismissed_rows(self) -> list[w.Widget]:
+        """With "Show all": the dismissed flags, each with who dismissed it and when, and Restore."""
+        if not (self.flag_show_all.value and self.dismissed):
+            return []
+        rows: list[w.Widget] = [w.HTML(f'<div class="octo-flag-group" data-group="dismissed"><b>Dismissed '
+                                       f'({len(self.dismissed)})</b></div>')]
+        for f in self.dismissed:
+            button = w.Button(description="Restore", layout=w.Layout(width="90px"),
+                              tooltip="Show this flag again (recorded with your name)")
+            button.on_click(lambda _, key=f.key: self.guard(self.restore)(key))
+            rec = self._dismissal_of.get(f.key)
+            who = dismissed_text(rec) if rec is not None else "dismissed"
+            rows.append(w.HBox([button, w.HTML(
+                f'<div class="octo-flag octo-muted" data-dismissed="{esc(f.key)}" data-rule="{esc(f.rule)}">'
+                f'<a href="campaign.ipynb?id={esc(f.campaign_id)}">{esc(f.campaign)}</a>: {esc(f.text)} '
+                f'<i>({esc(who)})</i></div>')], layout=w.Layout(align_items="center", margin="0 0 0 16px")))
+        return rows
 
     def dismiss(self, key: str, actor: str | None = None) -> bool:
         """Dismiss the flag ``key`` as the signed-in analyst (``actor`` overrides, for tests)."""
@@ -236,12 +261,22 @@ class OverviewPage(Dashboard):
             return False
         who = actor or current_analyst()
         dismiss(self.data.store, flag, who)
-        self.flag_items = [f for f in self.flag_items if f.key != key]
-        self.dismissed.append(flag)
-        self.flags = [f"{f.campaign}: {f.text}" for f in self.flag_items]
-        self._draw_flags()
-        rec = dismissals(self.data.store).get(key)
+        self._split_flags()
+        rec = self._dismissal_of.get(key)
         self.say("ok", f"Flag dismissed: {flag.campaign}: {flag.text} ({dismissed_text(rec) if rec else who}).")
+        return True
+
+    def restore(self, key: str, actor: str | None = None) -> bool:
+        """Undo the dismissal of flag ``key`` as the signed-in analyst (``actor`` overrides, for tests):
+        the flag is listed again in its ranked place."""
+        flag = next((f for f in self.dismissed if f.key == key), None)
+        if flag is None:
+            self.say("warn", "That flag is not dismissed any more (restored already, or the data changed).")
+            return False
+        who = actor or current_analyst()
+        restore(self.data.store, flag, who)
+        self._split_flags()
+        self.say("ok", f"Flag restored: {flag.campaign}: {flag.text} (by {who}).")
         return True
 
     def _rank_html(self, top: np.ndarray, bottom: np.ndarray, idx: np.ndarray, values: np.ndarray, label: str) -> str:
@@ -307,7 +342,7 @@ class OverviewPage(Dashboard):
         self.rankings.value = ""
         self.flag_box.value = ""
         self.flag_rows.children = ()
-        self.flag_items, self.dismissed = [], []
+        self.flag_items, self.dismissed, self._ranked_flags = [], [], []
 
 
 def build_overview(data: DashboardData) -> OverviewPage:

@@ -1,76 +1,32 @@
 """The "Deliverability by mailbox provider" section, shared by the campaign detail and lists pages.
 
-Recipients per provider: the stored ``sent`` events when the sync keeps them
-(``OCTO_SYNC_SENT_EVENTS=1``: exact); otherwise an estimate, the contacts of the campaign's
-lists who existed when it was sent (pending contacts left out; a contact who unsubscribed
-before the send cannot be told apart and is counted). The section says which it used, and
-compares the recipients found with the summary's ``sent``. Rates resting on fewer than
+Recipients per provider (:func:`octolib.metrics.providers.provider_view`, the definition the
+PDF prints too): the stored ``sent`` events when the sync keeps them
+(``OCTO_SYNC_SENT_EVENTS=1``: exact); otherwise an estimate from list membership at the time
+of sending. The section says which it used, and compares the recipients found with the
+summary's ``sent``. Rates resting on fewer than
 :data:`~octolib.metrics.SMALL_DENOMINATOR` are marked, as in the reports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-import numpy as np
 
 from octolib.dashboards.data import DashboardData
 from octolib.dashboards.widgets import esc
 from octolib.metrics import RATES, format_count
-from octolib.metrics.providers import PROVIDER_RATES, ProviderCounts, provider_counts, provider_of, provider_table
+from octolib.metrics.providers import PROVIDER_RATES, ProviderView, provider_table
+from octolib.metrics.providers import provider_view as metric_provider_view
 from octolib.reports.builders.common import SMALL_NOTE, rate_cell
+from octolib.vocabulary import EVENT_TYPES
 
 __all__ = ["ProviderView", "provider_view", "provider_html"]
 
 
-@dataclass(frozen=True)
-class ProviderView:
-    """Counts per (campaign, provider) of the chosen campaigns, and how recipients were found."""
-
-    counts: ProviderCounts
-    exact: bool  # recipients from stored ``sent`` events (else estimated from list membership)
-    recipients: int
-    summary_sent: int
-
-
 def provider_view(data: DashboardData, campaign_ids: Sequence[str]) -> ProviderView:
-    """Recipients and events of ``campaign_ids`` grouped by provider (summed over the campaigns
-    when several are given: rows are then per provider, campaign ``*``)."""
-    t = data.campaigns()
-    wanted = [str(c) for c in campaign_ids]
-    contacts = data.contacts()
-    email_of = dict(zip(contacts["contact_id"].tolist(), contacts["email"].tolist()))
-    sent_ev = data.events(["sent"])
-    has_sent = np.isin(sent_ev["campaign_id"], wanted)
-    exact = bool(has_sent.any())
-    rc: list[str] = []
-    rid: list[str] = []
-    summary_sent = 0
-    for cid in wanted:
-        i = t.index(cid)
-        if i < 0:
-            continue
-        summary_sent += int(t.cols["sent"][i])
-        if exact:
-            mine = sent_ev["contact_id"][sent_ev["campaign_id"] == cid]
-        else:
-            lists = t.cols["list_ids"][i] if "list_ids" in t.cols else (t.cols["list_id"][i],)
-            sent_at = t.cols["sent_at"][i]
-            ok = (np.isin(contacts["list_id"], list(lists)) & (contacts["status"] != "pending")
-                  & ~np.isnat(contacts["created_at"]) & (contacts["created_at"] <= sent_at))
-            mine = np.unique(contacts["contact_id"][ok])
-        rc.extend([cid] * len(mine))
-        rid.extend(str(x) for x in mine)
-    events = data.events()
-    ev = np.isin(events["campaign_id"], wanted)
-    ev_ids = events["contact_id"][ev]
-    many = len(wanted) > 1
-    counts = provider_counts(
-        ["*" if many else c for c in rc], provider_of([str(email_of.get(x) or "") for x in rid]),
-        np.full(len(ev_ids), "*", dtype=object) if many else events["campaign_id"][ev],
-        provider_of([str(email_of.get(str(x)) or "") for x in ev_ids]), events["event_type"][ev])
-    return ProviderView(counts, exact, len(rid), summary_sent)
+    """:func:`octolib.metrics.providers.provider_view` over the page's cached reads."""
+    return metric_provider_view(campaign_ids, data.campaigns().cols, data.contacts(),
+                                data.events((*EVENT_TYPES, "sent")))
 
 
 def provider_html(view: ProviderView) -> str:

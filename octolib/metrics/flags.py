@@ -27,8 +27,11 @@ from octolib.metrics.compare import trailing_history
 from octolib.metrics.display import format_rate, format_rates_apart
 from octolib.metrics.rates import CampaignRates
 
-__all__ = ["FlagThresholds", "CampaignFlags", "campaign_flags", "Flag", "RULE_WEIGHTS", "flag_items", "flag_scores",
+__all__ = ["FlagThresholds", "FLAG_HALF_LIFE_DAYS", "CampaignFlags", "campaign_flags", "Flag", "RULE_WEIGHTS", "flag_items", "flag_scores",
            "rank_flags", "group_flags"]
+
+#: Ranking: a flag this many days older than another, equally severe, counts half as much.
+FLAG_HALF_LIFE_DAYS = 30.0
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,7 @@ def _excess(value: float, limit: float) -> float:
 
 
 def flag_scores(severity: ArrayLike, sent_at: ArrayLike, now: np.datetime64, rule_weight: ArrayLike,
-                half_life_days: float = 30.0) -> np.ndarray:
+                half_life_days: float = FLAG_HALF_LIFE_DAYS) -> np.ndarray:
     """Ranking score: rule weight × severity × ½^(age in days ÷ half-life). A flag as severe
     but a half-life older counts half; an undated one counts as of ``now``.
 
@@ -224,7 +227,7 @@ def flag_scores(severity: ArrayLike, sent_at: ArrayLike, now: np.datetime64, rul
     return np.asarray(rule_weight, dtype=np.float64) * sev * decay
 
 
-def rank_flags(items: Sequence[Flag], now: np.datetime64, half_life_days: float = 30.0) -> list[Flag]:
+def rank_flags(items: Sequence[Flag], now: np.datetime64, half_life_days: float = FLAG_HALF_LIFE_DAYS) -> list[Flag]:
     """``items`` most important first (:func:`flag_scores`; ties: newer first, then key)."""
     if not items:
         return []

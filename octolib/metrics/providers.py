@@ -20,6 +20,7 @@ the sum (``bounce_rate``, ``delivered_rate``) is meaningful per provider.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +31,7 @@ from numpy.typing import ArrayLike
 from octolib.metrics.rate_specs import RATES
 
 __all__ = ["ProviderTable", "Provider", "provider_table", "provider_of", "provider_counts", "ProviderCounts",
-           "PROVIDER_RATES", "OTHER"]
+           "ProviderView", "provider_view", "PROVIDER_RATES", "OTHER"]
 
 TABLE_PATH = Path(__file__).with_name("providers.json")
 #: The rates shown per provider (rows of :data:`RATES`).
@@ -160,3 +161,67 @@ def provider_counts(recipient_campaign: ArrayLike, recipient_provider: ArrayLike
     cids = np.array([c for c, _ in pairs], dtype=object)[keep]
     provs = np.array([p for _, p in pairs], dtype=object)[keep]
     return ProviderCounts(cids, provs, counts)
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    """Counts per (campaign, provider) of the chosen campaigns, and how recipients were found."""
+
+    counts: ProviderCounts
+    exact: bool  # recipients from stored ``sent`` events (else estimated from list membership)
+    recipients: int
+    summary_sent: int
+
+
+def provider_view(campaign_ids: Sequence[str], campaigns: Mapping[str, np.ndarray],
+                  contacts: Mapping[str, np.ndarray], events: Mapping[str, np.ndarray]) -> ProviderView:
+    """Recipients and events of ``campaign_ids`` grouped by provider (summed over the campaigns
+    when several are given: rows are then per provider, campaign ``*``). The one definition the
+    pages (campaign detail, lists) and the PDF's providers section print.
+
+    Recipients: the stored ``sent`` events when the chosen campaigns have any (exact);
+    otherwise an estimate, the contacts of each campaign's lists who existed when it was sent
+    (pending contacts left out; a contact who unsubscribed before the send cannot be told apart
+    and is counted). ``summary_sent`` is EmailOctopus's own count, to set the recipients found
+    against (never scaled to match).
+
+    Inputs are reader columns: ``campaigns`` as ``campaign_arrays`` (``campaign_id``, ``sent``,
+    ``sent_at``, ``list_ids`` or ``list_id``); ``contacts`` as ``contact_arrays`` plus ``email``;
+    ``events`` as ``event_arrays`` (``campaign_id``, ``contact_id``, ``event_type``; ``sent``
+    rows included when stored). Campaign ids not in ``campaigns`` are skipped.
+    """
+    wanted = [str(c) for c in campaign_ids]
+    row_of = {str(c): i for i, c in enumerate(campaigns["campaign_id"].tolist())}
+    email_of = dict(zip(contacts["contact_id"].tolist(), contacts["email"].tolist()))
+    ev_campaign = np.asarray(events["campaign_id"], dtype=object)
+    ev_type = np.asarray(events["event_type"], dtype=object)
+    ev_contact = np.asarray(events["contact_id"], dtype=object)
+    chosen = np.isin(ev_campaign, wanted)
+    is_sent = ev_type == "sent"
+    exact = bool((chosen & is_sent).any())
+    rc: list[str] = []
+    rid: list[str] = []
+    summary_sent = 0
+    for cid in wanted:
+        i = row_of.get(cid, -1)
+        if i < 0:
+            continue
+        summary_sent += int(campaigns["sent"][i])
+        if exact:
+            mine = ev_contact[is_sent & (ev_campaign == cid)]
+        else:
+            lists = campaigns["list_ids"][i] if "list_ids" in campaigns else (campaigns["list_id"][i],)
+            sent_at = campaigns["sent_at"][i]
+            ok = (np.isin(contacts["list_id"], list(lists)) & (contacts["status"] != "pending")
+                  & ~np.isnat(contacts["created_at"]) & (contacts["created_at"] <= sent_at))
+            mine = np.unique(contacts["contact_id"][ok])
+        rc.extend([cid] * len(mine))
+        rid.extend(str(x) for x in mine)
+    ev = chosen & ~is_sent
+    ev_ids = ev_contact[ev]
+    many = len(wanted) > 1
+    counts = provider_counts(
+        ["*" if many else c for c in rc], provider_of([str(email_of.get(x) or "") for x in rid]),
+        np.full(len(ev_ids), "*", dtype=object) if many else ev_campaign[ev],
+        provider_of([str(email_of.get(str(x)) or "") for x in ev_ids]), ev_type[ev])
+    return ProviderView(counts, exact, len(rid), summary_sent)

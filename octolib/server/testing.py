@@ -5,6 +5,10 @@ benchmarks all need the same thing (a server on a free port with its own data fo
 ready when the call returns, stopped by its own PID), and ``octolib.fake`` sets the
 precedent of shipping the test double next to the code. It is the one helper that starts a
 server: it runs the ``octo serve`` command itself, so what is tested is what is served.
+
+Signing in is here too, in two forms: :func:`login` for a ``requests`` session, and
+:func:`browser_sign_in` (:func:`browser_sign_in_async` for Playwright's async API) for a
+browser page, which types into the form as a person does.
 """
 
 from __future__ import annotations
@@ -20,9 +24,17 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["RunningServer", "free_port", "running_server", "login", "xsrf_token"]
+if TYPE_CHECKING:
+    from playwright.async_api import Page as AsyncPage
+    from playwright.sync_api import Page
+
+__all__ = ["RunningServer", "free_port", "running_server", "login", "xsrf_token", "fill_login_form",
+           "submit_login_form", "browser_sign_in", "browser_sign_in_async"]
+
+#: How long a browser sign-in may take to reach the dashboards list (bounds a failure only).
+SIGN_IN_TIMEOUT_MS = 30_000
 
 
 def free_port() -> int:
@@ -172,3 +184,33 @@ def login(session: Any, base_url: str, username: str, password: str, *, remember
         data["remember"] = "1"
     return session.post(base_url + "login", params={"next": next_url}, data=data,
                         allow_redirects=False, timeout=30)
+
+
+def fill_login_form(page: Page, base_url: str, username: str, password: str) -> None:
+    """Open the login form in a Playwright page and type the credentials (not sent yet)."""
+    page.goto(base_url + "login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+
+
+def submit_login_form(page: Page, timeout_ms: float = SIGN_IN_TIMEOUT_MS) -> None:
+    """Press "Sign in" and wait for the dashboards list (a refused sign-in times out here)."""
+    page.click("#login_submit")
+    page.wait_for_url("**/dashboards*", timeout=timeout_ms)
+
+
+def browser_sign_in(page: Page, base_url: str, username: str, password: str, *,
+                    timeout_ms: float = SIGN_IN_TIMEOUT_MS) -> None:
+    """Sign in through the login form, as a person does; returns on the dashboards list."""
+    fill_login_form(page, base_url, username, password)
+    submit_login_form(page, timeout_ms)
+
+
+async def browser_sign_in_async(page: AsyncPage, base_url: str, username: str, password: str, *,
+                                timeout_ms: float = SIGN_IN_TIMEOUT_MS) -> None:
+    """:func:`browser_sign_in` for Playwright's async API (the concurrent-analysts benchmark)."""
+    await page.goto(base_url + "login")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#login_submit")
+    await page.wait_for_url("**/dashboards*", timeout=timeout_ms)

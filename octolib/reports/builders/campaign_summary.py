@@ -367,14 +367,13 @@ def lists_section(d: SummaryData) -> list[Block] | None:
 
 def providers_section(d: SummaryData) -> list[Block] | None:
     """Per mailbox provider, summed over the period's settled campaigns (``octolib.metrics.providers``)."""
-    from octolib.dashboards.data import DashboardData
-    from octolib.dashboards.providers import provider_view
     from octolib.metrics.providers import PROVIDER_RATES, provider_table
     from octolib.metrics.rate_specs import RATES
+    from octolib.reports.providers import report_provider_view
 
     if not len(d.now):
         return None
-    view = provider_view(DashboardData(d.ctx.store, cache_dir=None), d.now.ids)
+    view = report_provider_view(d.ctx.store, d.now.arrays)
     c = view.counts
     if not len(c):
         return None
