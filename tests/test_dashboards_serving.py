@@ -162,6 +162,37 @@ def test_pool_kernels_do_not_count_against_the_ceiling():
         loop.close()
 
 
+def test_a_page_opened_twice_within_the_window_keeps_two_kernels_ready_until_it_goes_quiet():
+    km = serving.PooledKernelManager(pool_size=1, busy_pool_size=2, busy_window_s=300)
+    km._start_pools()  # no server around: logs and starts nothing
+    km.kernel_pools_config = km._pool_config
+    loop = asyncio.new_event_loop()
+    try:
+        assert km.target_pool_size("overview.ipynb") == 1
+        assert km.note_taken("overview.ipynb", now=1000.0) is False  # one view: no demand yet
+        assert km.note_taken("lists.ipynb", now=1001.0) is False
+        assert km.note_taken("overview.ipynb", now=1100.0) is True  # again within 300 s
+        assert km.target_pool_size("overview.ipynb") == 2 and km.target_pool_size("lists.ipynb") == 1
+        assert km.note_taken("overview.ipynb", now=1150.0) is False  # already in demand
+        assert km.note_taken("lists.ipynb", now=1400.0) is False  # 399 s later: not demand
+        # Quiet for longer than the window: back to one ready kernel, the extra one shut down.
+        ready = [loop.create_future() for _ in range(2)]
+        for i, future in enumerate(ready):
+            future.set_result({"kernel_id": f"k{i}"})
+        km._pools = {"overview.ipynb": list(ready)}
+        shut: list[str] = []
+
+        async def shutdown_kernel(kernel_id: str, *args: object, **kwargs: object) -> None:
+            shut.append(kernel_id)
+
+        km.shutdown_kernel = shutdown_kernel  # type: ignore[method-assign]
+        assert loop.run_until_complete(km.shrink_idle_pools(now=1300.0)) == []  # 150 s: still busy
+        assert loop.run_until_complete(km.shrink_idle_pools(now=1451.0)) == ["overview.ipynb"]
+        assert km.target_pool_size("overview.ipynb") == 1 and shut == ["k1"] and len(km._pools["overview.ipynb"]) == 1
+    finally:
+        loop.close()
+
+
 def test_kernels_use_unix_sockets_unless_the_runtime_path_is_too_long():
     from octolib.server.launch import kernel_transport_arguments
 

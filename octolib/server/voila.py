@@ -380,7 +380,7 @@ def _pool_base() -> type:
 
 
 def _build_pooled_class() -> type:
-    from traitlets import Integer, List, Unicode
+    from traitlets import Float, Integer, List, Unicode
     from voila.voila_kernel_manager import voila_kernel_manager_factory
 
     base = voila_kernel_manager_factory(_pool_base(), preheat_kernel=True, default_pool_size=1)
@@ -389,6 +389,14 @@ def _build_pooled_class() -> type:
         """Voilà's pre-heated kernel pools inside jupyter_server (see the module doc)."""
 
         pool_size = Integer(1, config=True, help="Pre-started kernels per dashboard notebook (0 = none).")
+        busy_pool_size = Integer(
+            2, config=True,
+            help="Pre-started kernels for a page in demand: one opened again within busy_window_s "
+                 "of its previous view (so a second analyst does not wait for a refill).")
+        busy_window_s = Float(
+            300.0, config=True,
+            help="A page opened twice within this many seconds keeps busy_pool_size kernels ready "
+                 "until it has not been opened for this long.")
         pool_notebooks = List(Unicode(), [], config=True,
                               help="Notebook paths (relative to the root) that get pools; empty = every notebook.")
 
@@ -402,6 +410,7 @@ def _build_pooled_class() -> type:
             self.notebook_path = None
             self.root_dir = getattr(self.parent, "root_dir", os.getcwd())
             self._voila: dict[str, Any] | None = None
+            self._last_taken: dict[str, float] = {}
             install_render_fix()
             try:
                 loop = asyncio.get_event_loop()
@@ -453,6 +462,63 @@ def _build_pooled_class() -> type:
             return sorted(str(p.relative_to(root)) for p in root.rglob("*.ipynb")
                           if self._notebook_filter(p.relative_to(root))
                           and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts))
+
+        # -- pools sized by demand ---------------------------------------------------------
+
+        def target_pool_size(self, notebook_name: str) -> int:
+            """Ready kernels this page should have now (``pool_size``, or ``busy_pool_size``
+            while it is in demand)."""
+            config = self.kernel_pools_config.get(notebook_name) or {}
+            return int(config.get("pool_size", max(int(self.pool_size), 0)))
+
+        def note_taken(self, notebook_name: str, now: float | None = None) -> bool:
+            """A view took one of the page's kernels: a second view within ``busy_window_s``
+            puts the page in demand (its pool grows to ``busy_pool_size``). True if it grew."""
+            now = time.monotonic() if now is None else now
+            previous = self._last_taken.get(notebook_name)
+            self._last_taken[notebook_name] = now
+            busy = max(int(self.busy_pool_size), int(self.pool_size))
+            if (previous is None or now - previous > self.busy_window_s
+                    or self.pool_size <= 0 or self.target_pool_size(notebook_name) >= busy):
+                return False
+            self.kernel_pools_config = {**self.kernel_pools_config,
+                                        notebook_name: {**self._pool_config["default"], "pool_size": busy}}
+            self.log.info("%s is in demand: keeping %d kernels ready for it", notebook_name, busy)
+            return True
+
+        async def shrink_idle_pools(self, now: float | None = None) -> list[str]:
+            """Pages not opened for ``busy_window_s`` go back to ``pool_size`` ready kernels
+            (the extra ready kernels are shut down). Returns the pages that shrank."""
+            now = time.monotonic() if now is None else now
+            shrunk = []
+            for name, config in list(self.kernel_pools_config.items()):
+                if name == "default" or now - self._last_taken.get(name, now) <= self.busy_window_s:
+                    continue
+                config = dict(self.kernel_pools_config)
+                del config[name]
+                self.kernel_pools_config = config
+                pool = self._pools.get(name, [])
+                extra = [t for t in pool if t.done() and self._healthy(t)][max(int(self.pool_size), 0):]
+                for task in extra:
+                    pool.remove(task)
+                    kernel_id = (task.result() or {}).get("kernel_id")
+                    if kernel_id:
+                        await self.shutdown_kernel(kernel_id)
+                self.log.info("%s is no longer in demand: %d kernel(s) ready for it", name, len(pool))
+                shrunk.append(name)
+            return shrunk
+
+        async def get_rendered_notebook(self, notebook_name: str, *args: Any, **kwargs: Any) -> Any:
+            grew = self.note_taken(notebook_name)
+            result = await super().get_rendered_notebook(notebook_name, *args, **kwargs)
+            if grew:
+                self.fill_if_needed(delay=None, notebook_name=notebook_name)
+            return result
+
+        async def reap_closed_pages(self) -> list[str]:
+            reaped = await super().reap_closed_pages()
+            await self.shrink_idle_pools()
+            return reaped
 
         def _notebook_renderer_factory(self, notebook_path: str | None = None) -> Any:
             from voila.notebook_renderer import NotebookRenderer
