@@ -58,6 +58,7 @@ script on a quiet machine."""
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import shutil
 import statistics
@@ -112,7 +113,7 @@ def payload(data_dir: Path, campaign_id: str) -> None:
         builder = getattr(dashboards, spec.builder)
         if spec.name == "campaign":
             page = builder(data, campaign_id)
-        elif spec.name in ("sync", "report_builder"):
+        elif "settings" in inspect.signature(builder).parameters:  # the pages built with settings
             page = builder(data, settings)
         else:
             page = builder(data)
