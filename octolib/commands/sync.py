@@ -67,7 +67,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
     from octolib.api import EmailOctopusClient
     from octolib.commands.common import store_line
     from octolib.config import Settings
-    from octolib.customers.link import after_sync_hook
+    from octolib.dashboards.warm import after_sync_steps
     from octolib.store import connect
     from octolib.sync import run_sync
     from octolib.sync.automation import automation_thresholds
@@ -87,7 +87,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
             user=args.user,
             progress=not args.no_progress,
             sent_events=settings.sync_sent_events,
-            after=after_sync_hook(settings),
+            after=after_sync_steps(settings),
             automation=automation_thresholds(settings),
         )
     finally:

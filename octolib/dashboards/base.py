@@ -19,18 +19,13 @@ import numpy as np
 
 from octolib.config import Settings
 from octolib.dashboards.data import DashboardData, local_day_bounds
-from octolib.metrics.flags import FlagThresholds
+from octolib.dashboards.warm import cache_dir_for, data_options, flag_thresholds
 from octolib.dashboards.widgets import IsoDateInput, Page
 from octolib.errors import OctoError
 
 __all__ = ["Dashboard", "DateRange", "open_data", "cache_dir_for", "page_for_settings", "PRESETS"]
 
 log = logging.getLogger(__name__)
-
-
-def cache_dir_for(settings: Settings) -> Path:
-    """Where the dashboards keep their per-sync-run cache: ``<data dir>/cache/dashboards``."""
-    return Path(settings.data_dir).expanduser() / "cache" / "dashboards"
 
 
 class _Capture(logging.Handler):
@@ -57,19 +52,10 @@ def open_data(settings: Settings, *, clock: Callable[[], datetime] | None = None
         store = connect(settings)
     finally:
         logger.removeHandler(capture)
-    kwargs: dict[str, Any] = {"tz": settings.timezone, "cache_dir": cache_dir_for(settings),
-                              "settled_hours": settings.settled_hours}
-    kwargs.update(flag_thresholds=flag_thresholds(settings), flags_shown=settings.flags_shown,
-                  flag_half_life_days=settings.flag_half_life_days)
+    kwargs: dict[str, Any] = data_options(settings)
     if clock is not None:
         kwargs["clock"] = clock
     return DashboardData(store, **kwargs), capture.messages
-
-
-def flag_thresholds(settings: Settings) -> FlagThresholds:
-    """The flag thresholds the ``OCTO_FLAG_*`` settings choose (the rest keep their defaults)."""
-    return FlagThresholds(bounce_rate=settings.flag_bounce_rate, complaint_rate=settings.flag_complaint_rate,
-                          open_drop_sigma=settings.flag_open_drop_sigma, min_denominator=settings.flag_min_recipients)
 
 
 def page_for_settings(title: str, active: str, build: Callable[..., Page], settings: Settings,

@@ -302,7 +302,7 @@ class SyncPage(Dashboard):
         try:
             store = self.store_factory(self.settings)
             client = self.client_factory(self.settings)
-            from octolib.customers.link import after_sync_hook
+            from octolib.dashboards.warm import after_sync_steps
             from octolib.sync.automation import automation_thresholds
 
             # The same thresholds and after-sync step as `octo sync` and the scheduler: a sync
@@ -313,7 +313,7 @@ class SyncPage(Dashboard):
                                       user=actor if actor != UNKNOWN_ANALYST else None, progress=True)
             if self.result is not None and self.result.ok:
                 try:
-                    after_sync_hook(self.settings)(store)
+                    after_sync_steps(self.settings)(store)
                 except Exception:  # noqa: BLE001 - the sync's data is saved; the link step is logged
                     log.exception("after the sync: linking customers failed")
         except BaseException as exc:  # noqa: BLE001 - reported on the page

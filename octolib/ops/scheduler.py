@@ -298,7 +298,7 @@ def sync_job(
         from octolib.api import EmailOctopusClient
         from octolib.store import connect
         from octolib.sync import SyncBusy, run_sync
-        from octolib.customers.link import after_sync_hook
+        from octolib.dashboards.warm import after_sync_steps
         from octolib.sync.automation import automation_thresholds
 
         with (connect_fn or connect)(settings) as store, \
@@ -307,7 +307,7 @@ def sync_job(
                 result = (sync_fn or run_sync)(store, client, trigger="scheduler", user="scheduler", progress=False,
                                                 sent_events=settings.sync_sent_events,
                                                 automation=automation_thresholds(settings),
-                                                after=after_sync_hook(settings))
+                                                after=after_sync_steps(settings))
             except SyncBusy as exc:
                 log.info("sync skipped: %s", exc)
                 return "skipped"
