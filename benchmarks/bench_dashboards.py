@@ -60,8 +60,10 @@ CHARTS = {"overview": 1, "campaigns": 1, "campaign": 3, "lists": 2, "contacts": 
 USER, PASSWORD = "bench", "Bench-Dashboards-1"
 
 
-def _measure(context, url: str, charts: int) -> dict[str, float]:
-    page = context.new_page()
+def _measure(context, url: str, charts: int, tab=None) -> dict[str, float]:
+    """One load in a new tab, or in ``tab`` (the same tab navigating, as an analyst clicking
+    through pages does: Chromium keeps the tab's renderer process)."""
+    page = tab or context.new_page()
     t0 = time.perf_counter()
     page.goto(url, wait_until="load", timeout=90_000)
     t_load = time.perf_counter() - t0
@@ -76,11 +78,13 @@ def _measure(context, url: str, charts: int) -> dict[str, float]:
     # Leave the page (its unload beacon shuts the kernel down, as a closed tab does; Playwright's
     # page.close() skips unload handlers).
     page.goto("about:blank")
-    page.close()
+    if tab is None:
+        page.close()
     return {"load": t_load, "widgets": t_widgets, "charts": t_charts}
 
 
-def _run_mode(browser, server, pages: list[str], reps: int, gap: float, campaign_id: str) -> dict[str, list[dict]]:
+def _run_mode(browser, server, pages: list[str], reps: int, gap: float, campaign_id: str,
+              same_tab: bool = False) -> dict[str, list[dict]]:
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     login = context.new_page()
     browser_sign_in(login, server.url, USER, PASSWORD)
@@ -88,7 +92,7 @@ def _run_mode(browser, server, pages: list[str], reps: int, gap: float, campaign
     for _ in range(reps):
         for name in pages:
             url = server.url + f"voila/render/{name}.ipynb" + (f"?id={campaign_id}" if name == "campaign" else "")
-            results[name].append(_measure(context, url, CHARTS[name]))
+            results[name].append(_measure(context, url, CHARTS[name], login if same_tab else None))
             time.sleep(gap)
     context.close()
     return results
@@ -294,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="warm,burst,cold")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     parser.add_argument("--data-dir", default=None, help="keep the synced data (and server logs) here; reused if present")
+    parser.add_argument("--same-tab", action="store_true",
+                        help="warm/cold: load every page in one tab (as clicking through pages does), not a new tab each")
     parser.add_argument("--users", type=int, default=0, help="analysts clicking at once (replaces --modes)")
     parser.add_argument("--think", type=float, default=1.5, help="seconds between one page drawn and the next click")
     parser.add_argument("--rounds", type=int, default=3, help="times each analyst clicks through the pages")
@@ -328,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                         results = _run_mode(browser, server, pages, args.reps, 0.0, campaign_id)
                     else:
                         results = _run_mode(browser, server, pages, args.reps, args.gap if pool else 1.0,
-                                            campaign_id)
+                                            campaign_id, same_tab=args.same_tab)
                     _print(mode, results)
             browser.close()
     return 0
