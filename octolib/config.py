@@ -20,6 +20,17 @@ from octolib.metrics.flags import FLAG_HALF_LIFE_DAYS, FlagThresholds
 DEFAULT_API_BASE = "https://api.emailoctopus.com"
 
 
+def _nice(raw: str) -> int:
+    """``OCTO_SYNC_NICE``: a whole number from 0 to 19 (a clear message otherwise)."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"OCTO_SYNC_NICE={raw!r} is not a whole number from 0 to 19") from None
+    if not 0 <= value <= 19:
+        raise ConfigError(f"OCTO_SYNC_NICE must be from 0 to 19, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One ``OCTO_*`` variable: its default (as text) and what it does."""
@@ -95,6 +106,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OCTO_FLAG_MIN_RECIPIENTS", _text(_FLAGS.min_denominator), "Campaigns with fewer recipients than this are never flagged (small numbers swing a lot)."),
     Setting("OCTO_FLAGS_SHOWN", "5", "How many flags the overview shows before \"show all\" (the most important first)."),
     Setting("OCTO_FLAG_HALF_LIFE_DAYS", _text(FLAG_HALF_LIFE_DAYS), "Ranking of flags: a flag this many days older than another, equally severe, counts half as much."),
+    # Two analysts at once (issue 17)
+    Setting("OCTO_SYNC_NICE", "10", "CPU priority a sync runs at, as `nice` counts (0-19; 0 = the same as the pages): a sync is background work, and a page an analyst waits for goes first."),
 )
 
 
@@ -165,6 +178,8 @@ class Settings:
     flag_min_recipients: int = _FLAGS.min_denominator
     flags_shown: int = 5
     flag_half_life_days: float = FLAG_HALF_LIFE_DAYS
+    # Two analysts at once (issue 17)
+    sync_nice: int = 10
 
     @classmethod
     def from_env(
@@ -246,6 +261,7 @@ class Settings:
             flag_min_recipients=int(number("OCTO_FLAG_MIN_RECIPIENTS", int)),
             flags_shown=int(number("OCTO_FLAGS_SHOWN", int)),
             flag_half_life_days=float(number("OCTO_FLAG_HALF_LIFE_DAYS", float)),
+            sync_nice=_nice(get("OCTO_SYNC_NICE")),
         )
         settings.validate_timezone()
         return settings

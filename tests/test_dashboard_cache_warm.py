@@ -49,3 +49,32 @@ def test_the_sync_builds_the_pages_cache_for_its_run_only_where_dashboards_are_s
         assert len(campaigns) == len(fresh.campaigns()) > 0
     finally:
         store.close()
+
+
+def test_a_sync_thread_runs_at_the_sync_priority_and_leaves_its_callers_alone() -> None:
+    import os
+
+    from octolib.sync.priority import call_in_background_thread
+
+    before = os.nice(0)
+    seen = call_in_background_thread(lambda: os.nice(0), 5)
+    assert seen == min(before + 5, 19)  # the sync's thread was lowered
+    assert os.nice(0) == before  # the caller's thread was not
+    try:
+        call_in_background_thread(lambda: 1 / 0, 5)
+    except ZeroDivisionError:
+        pass
+    else:
+        raise AssertionError("the sync's error must reach the caller")
+
+
+def test_sync_nice_is_checked_before_any_work() -> None:
+    import pytest
+
+    from octolib.errors import ConfigError
+
+    assert Settings.from_env({}, dotenv=None).sync_nice == 10
+    assert Settings.from_env({"OCTO_SYNC_NICE": "0"}, dotenv=None).sync_nice == 0
+    for bad in ("-1", "20", "high"):
+        with pytest.raises(ConfigError, match="OCTO_SYNC_NICE"):
+            Settings.from_env({"OCTO_SYNC_NICE": bad}, dotenv=None)

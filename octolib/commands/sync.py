@@ -76,6 +76,9 @@ def run_sync_command(args: argparse.Namespace) -> int:
     client = EmailOctopusClient.from_settings(settings)
     store = connect(settings)
     _sigterm_as_interrupt()
+    from octolib.sync.priority import run_in_background_priority
+
+    run_in_background_priority(settings.sync_nice)
     try:
         print(store_line(store), file=sys.stderr)
         result = run_sync(

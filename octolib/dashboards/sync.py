@@ -299,6 +299,9 @@ class SyncPage(Dashboard):
         activity: list[audit.AuditRecord] | None = None
         latest = None
         recon: str | None = None
+        from octolib.sync.priority import run_in_background_priority
+
+        run_in_background_priority(self.settings.sync_nice)  # this thread only: the page stays responsive
         try:
             store = self.store_factory(self.settings)
             client = self.client_factory(self.settings)

@@ -299,15 +299,19 @@ def sync_job(
         from octolib.store import connect
         from octolib.sync import SyncBusy, run_sync
         from octolib.dashboards.warm import after_sync_steps
+        from octolib.sync.priority import call_in_background_thread
         from octolib.sync.automation import automation_thresholds
 
         with (connect_fn or connect)(settings) as store, \
                 (client_factory or EmailOctopusClient.from_settings)(settings) as client:
             try:
-                result = (sync_fn or run_sync)(store, client, trigger="scheduler", user="scheduler", progress=False,
-                                                sent_events=settings.sync_sent_events,
-                                                automation=automation_thresholds(settings),
-                                                after=after_sync_steps(settings))
+                # In a thread of its own at OCTO_SYNC_NICE: background work, pages go first.
+                result = call_in_background_thread(
+                    lambda: (sync_fn or run_sync)(store, client, trigger="scheduler", user="scheduler", progress=False,
+                                                  sent_events=settings.sync_sent_events,
+                                                  automation=automation_thresholds(settings),
+                                                  after=after_sync_steps(settings)),
+                    settings.sync_nice)
             except SyncBusy as exc:
                 log.info("sync skipped: %s", exc)
                 return "skipped"
