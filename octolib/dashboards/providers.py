@@ -17,7 +17,7 @@ import numpy as np
 
 from octolib.dashboards.data import DashboardData
 from octolib.dashboards.widgets import esc
-from octolib.metrics import RATES, format_count
+from octolib.metrics import RATES, format_count, index_of
 from octolib.metrics.providers import PROVIDER_RATES, ProviderCounts, provider_counts, provider_of, provider_table
 from octolib.reports.builders.common import SMALL_NOTE, rate_cell
 
@@ -42,8 +42,13 @@ def provider_view(data: DashboardData, campaign_ids: Sequence[str]) -> ProviderV
     contacts = data.contacts()
     email_of = dict(zip(contacts["contact_id"].tolist(), contacts["email"].tolist()))
     sent_ev = data.events(["sent"])
-    has_sent = np.isin(sent_ev["campaign_id"], wanted)
+    has_sent = index_of(sent_ev["campaign_id"], wanted) >= 0
     exact = bool(has_sent.any())
+    # Rows of each list's contacts, found once: looking them up per campaign over every
+    # contact cost campaigns x contacts (the lists page asks for every sent campaign).
+    by_list = _rows_by_list(contacts["list_id"]) if not exact else {}
+    eligible = (contacts["status"] != "pending") & ~np.isnat(contacts["created_at"])
+    no_rows = np.zeros(0, dtype=np.int64)
     rc: list[str] = []
     rid: list[str] = []
     summary_sent = 0
@@ -57,20 +62,36 @@ def provider_view(data: DashboardData, campaign_ids: Sequence[str]) -> ProviderV
         else:
             lists = t.cols["list_ids"][i] if "list_ids" in t.cols else (t.cols["list_id"][i],)
             sent_at = t.cols["sent_at"][i]
-            ok = (np.isin(contacts["list_id"], list(lists)) & (contacts["status"] != "pending")
-                  & ~np.isnat(contacts["created_at"]) & (contacts["created_at"] <= sent_at))
+            rows = np.concatenate([by_list.get(str(lst), no_rows) for lst in dict.fromkeys(lists)] or [no_rows])
+            ok = rows[eligible[rows] & (contacts["created_at"][rows] <= sent_at)]
             mine = np.unique(contacts["contact_id"][ok])
         rc.extend([cid] * len(mine))
         rid.extend(str(x) for x in mine)
     events = data.events()
-    ev = np.isin(events["campaign_id"], wanted)
+    # index_of, not np.isin: isin compares object arrays pairwise (events x campaigns).
+    ev = index_of(events["campaign_id"], wanted) >= 0
     ev_ids = events["contact_id"][ev]
     many = len(wanted) > 1
+    # Each address's provider once, not once per recipient and event.
+    provider_by_id = dict(zip(email_of, provider_of([str(e or "") for e in email_of.values()]).tolist()))
+    unknown = str(provider_of([""])[0])
     counts = provider_counts(
-        ["*" if many else c for c in rc], provider_of([str(email_of.get(x) or "") for x in rid]),
+        ["*" if many else c for c in rc], [provider_by_id.get(x, unknown) for x in rid],
         np.full(len(ev_ids), "*", dtype=object) if many else events["campaign_id"][ev],
-        provider_of([str(email_of.get(str(x)) or "") for x in ev_ids]), events["event_type"][ev])
+        [provider_by_id.get(str(x), unknown) for x in ev_ids], events["event_type"][ev])
     return ProviderView(counts, exact, len(rid), summary_sent)
+
+
+def _rows_by_list(list_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Row numbers of each list's contacts, ascending (one stable sort, not a scan per list)."""
+    if not len(list_ids):
+        return {}
+    keys = list_ids.astype(str)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(ordered)]
+    return {str(ordered[a]): order[a:b] for a, b in zip(starts, ends)}
 
 
 def provider_html(view: ProviderView) -> str:
