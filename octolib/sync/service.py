@@ -50,6 +50,7 @@ from octolib.errors import (
     ServerError,
     TransportError,
     ValidationError,
+    redact,
 )
 from octolib.store import Store, iter_batches
 from octolib.store.locks import LockHeld, acquire_lock, new_owner, refresh_lock, release_lock
@@ -128,6 +129,8 @@ class SyncResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     resumed_from: Any = None
+    #: what the step run after the sync did (e.g. "customer link: skipped (...)"), printed by :meth:`table`
+    after_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -158,6 +161,8 @@ class SyncResult:
         out = [head, *lines]
         for err in self.errors:
             out.append(f"{err['level']}: [{err['stage']}] {err['message']}")
+        if self.after_note:
+            out.append(self.after_note)
         return "\n".join(out)
 
 
@@ -687,7 +692,11 @@ def run_sync(
     result = service.run(full=full, only=only, trigger=trigger, user=user, progress=progress)
     if after is not None and result.ok:
         try:
-            after(store)
+            outcome = after(store)
+            line = getattr(outcome, "line", None)
+            if callable(line):
+                result.after_note = str(line())
         except Exception as exc:  # noqa: BLE001 - the sync's data is saved; the link step says what failed
             log.warning("after the sync: %s", exc)
+            result.after_note = f"after the sync: {redact(str(exc))}"
     return result
