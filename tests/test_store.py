@@ -486,3 +486,18 @@ def test_scan_is_not_used_for_other_stores():
             raise AssertionError("not called")
 
     assert scan_batches(NotLitemongo(), {}, None, 10) is None
+
+
+def test_docs_by_id_reads_what_find_reads(synced_store):
+    """The primary-key read gives the documents find({"_id": {"$in": ...}}) gives (missing ids
+    skipped), projected the same way; datetimes compare equal once both are UTC."""
+    from octolib.store.core import docs_by_id
+    from octolib.sync.compare import canon
+
+    ids = [d["_id"] for d in synced_store.contacts.find({}, {"_id": 1}).limit(12)] + ["no-such-id"]
+    projection = {"_id": 0, "email": 1, "status": 1, "created_at": 1, "tags": 1}
+    expected = list(synced_store.contacts.find({"_id": {"$in": ids}}, projection))
+    got = docs_by_id(synced_store.contacts, ids, projection)
+    assert len(got) == len(expected) == 12
+    by_email = lambda docs: sorted((canon(d) for d in docs), key=lambda d: d["email"])  # noqa: E731
+    assert by_email(got) == by_email(expected)

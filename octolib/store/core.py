@@ -55,6 +55,7 @@ __all__ = [
     "REPORTS",
     "LOCKS",
     "iter_batches",
+    "docs_by_id",
     "redact_uri",
     "NATURAL_KEYS",
     "natural_id",
@@ -403,6 +404,22 @@ def iter_batches(
             yield batch
     finally:
         cursor.close()
+
+
+def docs_by_id(collection: Any, ids: list[Any], projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The documents whose ``_id`` is in ``ids`` (the ones that exist), projected.
+
+    On the embedded store a primary-key read of the SQLite file
+    (:func:`octolib.store.embedded_scan.docs_by_id`: litemongo would first index the whole
+    collection in a new process); elsewhere ``find({"_id": {"$in": ids}})``. Datetimes may
+    come back naive (UTC) or aware, as from :func:`iter_batches`.
+    """
+    from octolib.store.embedded_scan import docs_by_id as embedded_docs_by_id
+
+    found = embedded_docs_by_id(collection, ids, projection)
+    if found is not None:
+        return found
+    return list(collection.find({"_id": {"$in": list(ids)}}, projection))
 
 
 def connect(settings: Settings, *, find_mongod: Callable[[str], str | None] = shutil.which) -> Store:

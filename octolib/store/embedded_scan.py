@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["scan_batches"]
+__all__ = ["scan_batches", "docs_by_id"]
 
 log = logging.getLogger(__name__)
 
@@ -161,3 +161,23 @@ def _batches(connection: Any, decode: Callable[[bytes], _Doc], match: Callable[[
             pending = pending[batch_size:]
     if pending:
         yield project(pending)
+
+
+def docs_by_id(collection: Any, ids: list[Any], projection: Mapping[str, Any] | None) -> list[_Doc] | None:
+    """The documents of ``collection`` whose ``_id`` is in ``ids`` (those that exist, in the
+    order of ``ids``), projected; None when ``collection`` is not a litemongo SQLite collection.
+
+    Why: a query on ``_id`` through litemongo first builds its in-memory indexes over the
+    whole collection (every document decoded: seconds at tens of thousands) in each new
+    process; a primary-key read needs none of that, so a sync that finds a few contacts
+    unchanged does not pay for the whole collection.
+    """
+    parts = _sqlite_parts(collection)
+    if parts is None:
+        return None
+    _, _, store = parts
+    remove_expired = getattr(store, "_remove_expired_documents", None)
+    if callable(remove_expired):
+        remove_expired()
+    found = list(store._documents.get_many(ids))
+    return _projector(projection)(found)
