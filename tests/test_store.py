@@ -501,3 +501,31 @@ def test_docs_by_id_reads_what_find_reads(synced_store):
     assert len(got) == len(expected) == 12
     by_email = lambda docs: sorted((canon(d) for d in docs), key=lambda d: d["email"])  # noqa: E731
     assert by_email(got) == by_email(expected)
+
+
+def test_first_sorted_finds_the_latest_run_like_the_aggregation(store):
+    """first_sorted gives the document $sort + $limit 1 gives (ties broken by the second key,
+    a missing field sorting first in ascending order), projected, datetimes aware UTC."""
+    from bson import ObjectId
+
+    from octolib.store.core import first_sorted
+
+    t = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    ids = [ObjectId() for _ in range(5)]
+    store.sync_runs.insert_many([
+        {"_id": ids[0], "status": "succeeded", "finished_at": t, "state": {"w": [t] * 50}},
+        {"_id": ids[1], "status": "failed", "finished_at": t + timedelta(hours=2)},
+        {"_id": ids[2], "status": "succeeded", "finished_at": t + timedelta(hours=1)},
+        {"_id": ids[3], "status": "succeeded", "finished_at": t + timedelta(hours=1)},
+        {"_id": ids[4], "status": "running", "finished_at": None},
+    ])
+    query = {"status": {"$in": ["succeeded", "failed"]}, "finished_at": {"$ne": None}}
+    latest = first_sorted(store.sync_runs, query, [("finished_at", -1), ("_id", -1)], {"status": 1, "finished_at": 1})
+    assert latest == {"_id": ids[1], "status": "failed", "finished_at": t + timedelta(hours=2)}
+    tie = first_sorted(store.sync_runs, {"status": "succeeded"}, [("finished_at", -1), ("_id", -1)], {"status": 1})
+    assert tie == {"_id": ids[3], "status": "succeeded"}
+    oldest = first_sorted(store.sync_runs, {}, [("finished_at", 1)])
+    assert oldest["_id"] == ids[4]
+    whole = first_sorted(store.sync_runs, {"_id": ids[0]}, [("finished_at", 1)])
+    assert whole["state"]["w"][0] == t and whole["state"]["w"][0].tzinfo is not None
+    assert first_sorted(store.sync_runs, {"status": "nope"}, [("finished_at", 1)]) is None

@@ -56,6 +56,7 @@ __all__ = [
     "LOCKS",
     "iter_batches",
     "docs_by_id",
+    "first_sorted",
     "redact_uri",
     "NATURAL_KEYS",
     "natural_id",
@@ -420,6 +421,26 @@ def docs_by_id(collection: Any, ids: list[Any], projection: dict[str, Any] | Non
     if found is not None:
         return found
     return list(collection.find({"_id": {"$in": list(ids)}}, projection))
+
+
+def first_sorted(collection: Any, query: dict[str, Any], sort: list[tuple[str, int]],
+                 projection: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The first document matching ``query`` in the order ``sort`` (e.g. the latest sync run),
+    projected; None when none matches. Datetimes come back aware (UTC).
+
+    On MongoDB an aggregation (``$match``, ``$sort``, ``$limit`` 1, ``$project``) that its
+    indexes serve; on the embedded store :func:`octolib.store.embedded_scan.first_sorted`
+    (litemongo would copy every matching document in full first).
+    """
+    from octolib.store.embedded_scan import first_sorted as embedded_first_sorted
+
+    handled, doc = embedded_first_sorted(collection, query, sort, projection)
+    if handled:
+        return doc
+    pipeline: list[dict[str, Any]] = [{"$match": query}, {"$sort": dict(sort)}, {"$limit": 1}]
+    if projection:
+        pipeline.append({"$project": projection})
+    return next(iter(collection.aggregate(pipeline)), None)
 
 
 def connect(settings: Settings, *, find_mongod: Callable[[str], str | None] = shutil.which) -> Store:

@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["scan_batches", "docs_by_id"]
+__all__ = ["scan_batches", "docs_by_id", "first_sorted"]
 
 log = logging.getLogger(__name__)
 
@@ -181,3 +181,69 @@ def docs_by_id(collection: Any, ids: list[Any], projection: Mapping[str, Any] | 
         remove_expired()
     found = list(store._documents.get_many(ids))
     return _projector(projection)(found)
+
+
+def _bson_rank(value: Any) -> tuple[int, Any]:
+    """A sort key following MongoDB's order of types (null, numbers, strings, objects, arrays,
+    binary, ObjectId, booleans, dates); datetimes compared as UTC."""
+    import datetime as _dt
+
+    from bson import ObjectId
+
+    if value is None:
+        return (1, 0)
+    if isinstance(value, bool):
+        return (8, value)
+    if isinstance(value, (int, float)):
+        return (2, value)
+    if isinstance(value, str):
+        return (3, value)
+    if isinstance(value, Mapping):
+        return (4, repr(value))
+    if isinstance(value, (list, tuple)):
+        return (5, repr(value))
+    if isinstance(value, (bytes, bytearray)):
+        return (6, bytes(value))
+    if isinstance(value, ObjectId):
+        return (7, value.binary)
+    if isinstance(value, _dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        return (9, aware.astimezone(_dt.timezone.utc))
+    return (10, repr(value))
+
+
+def _aware_utc(value: Any) -> Any:
+    """``value`` with every naive datetime made aware UTC (what a tz-aware client returns)."""
+    import datetime as _dt
+
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+    if isinstance(value, dict):
+        return {k: _aware_utc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_aware_utc(v) for v in value]
+    return value
+
+
+def first_sorted(collection: Any, query: Mapping[str, Any] | None, sort: list[tuple[str, int]],
+                 projection: Mapping[str, Any] | None) -> tuple[bool, _Doc | None]:
+    """``(True, doc)``: the first document matching ``query`` in the order ``sort`` (top-level
+    fields, 1 or -1), projected, datetimes aware UTC; ``(False, None)`` when ``collection`` is
+    not a litemongo SQLite collection.
+
+    Why: litemongo answers ``$sort`` + ``$limit 1`` by copying every matching document in
+    full; ``sync_runs`` gains a document per sync (each with the run's queues), so finding the
+    latest run, which every page and every sync does, grew with the store's history. Here only
+    ``_id`` and the sort fields are kept from the pass, then one document is read by key.
+    """
+    fields = [f for f, _ in sort]
+    batches = scan_batches(collection, query, {"_id": 1, **{f: 1 for f in fields}}, 5000)
+    if batches is None:
+        return False, None
+    rows = [d for batch in batches for d in batch]
+    for field, direction in reversed(sort):  # stable sorts, least significant key first
+        rows.sort(key=lambda d: _bson_rank(d.get(field)), reverse=direction < 0)
+    if not rows:
+        return True, None
+    found = docs_by_id(collection, [rows[0]["_id"]], projection)
+    return True, (_aware_utc(found[0]) if found else None)
