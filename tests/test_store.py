@@ -444,6 +444,7 @@ def _aggregated(collection, query, projection):
     ("engagement_events", {"event_type": {"$in": ["opened", "clicked"]}}, {"_id": 0, "campaign_id": 1, "occurred_at": 1}),
     ("engagement_events", {"occurred_at": {"$gte": datetime(2026, 10, 1, tzinfo=UTC)}}, None),
     ("campaigns", {"list_ids": "no-such-list"}, None),
+    ("engagement_events", {"event_type": {"$in": ["clicked", "bounced"]}, "count": {"$gte": 1}}, {"_id": 0, "contact_id": 1}),
 ])
 def test_embedded_scan_reads_what_the_aggregation_reads(synced_store, name, query, projection):
     """The sequential pass gives the same documents, fields and order as litemongo's aggregation,
@@ -461,6 +462,13 @@ def test_embedded_scan_reads_what_the_aggregation_reads(synced_store, name, quer
     assert name != "contacts" or query or len(got) == synced_store.contacts.count_documents({}) > 20
     via_core = [d for b in iter_batches(collection, query, projection, 7, scan=True) for d in b]
     assert via_core == expected
+    from octolib.store.embedded_scan import indexed_batches
+
+    if query:  # a selective read: candidates from litemongo's indexes, each document read once
+        by_index = indexed_batches(collection, query, projection, 7)
+        assert by_index is not None
+        assert [d for b in by_index for d in b] == expected
+        assert [d for b in iter_batches(collection, query, projection, 7) for d in b] == expected
 
 
 def test_embedded_scan_sees_writes_made_between_batches(store):

@@ -383,16 +383,19 @@ def iter_batches(
     one type) is one sequential pass over the SQLite file instead
     (:func:`octolib.store.embedded_scan.scan_batches`: the same documents, 30-100 times
     cheaper, because litemongo's query engine rewrites and copies every document in Python).
-    A selective query (a few campaigns' events) keeps the aggregation and its indexes.
-    ``scan`` means nothing on MongoDB.
+    A selective query (a few campaigns' events) uses litemongo's indexes for its candidates,
+    then decodes, tests and projects each once
+    (:func:`octolib.store.embedded_scan.indexed_batches`). ``scan`` means nothing on MongoDB.
     """
-    if scan or not query:
-        from octolib.store.embedded_scan import scan_batches
+    from octolib.store.embedded_scan import indexed_batches, scan_batches
 
+    if scan or not query:
         batches = scan_batches(collection, query, projection, batch_size)
-        if batches is not None:
-            yield from batches
-            return
+    else:
+        batches = indexed_batches(collection, query, projection, batch_size)
+    if batches is not None:
+        yield from batches
+        return
     pipeline: list[dict[str, Any]] = [{"$match": query or {}}]
     if projection:
         pipeline.append({"$project": projection})

@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["scan_batches", "docs_by_id", "first_sorted"]
+__all__ = ["scan_batches", "indexed_batches", "docs_by_id", "first_sorted"]
 
 log = logging.getLogger(__name__)
 
@@ -247,3 +247,39 @@ def first_sorted(collection: Any, query: Mapping[str, Any] | None, sort: list[tu
         return True, None
     found = docs_by_id(collection, [rows[0]["_id"]], projection)
     return True, (_aware_utc(found[0]) if found else None)
+
+
+def indexed_batches(
+    collection: Any,
+    query: Mapping[str, Any],
+    projection: Mapping[str, Any] | None,
+    batch_size: int,
+) -> Iterator[list[_Doc]] | None:
+    """Like :func:`scan_batches`, for a selective query: the candidates come from litemongo's
+    own indexes (``find_candidates``, what its aggregation uses), each decoded once, tested
+    once and projected; None when ``collection`` is not a litemongo SQLite collection.
+
+    Why: litemongo's aggregation then rewrites every datetime of each candidate, deep-copies
+    it and tests the filter a second time in its ``$match`` stage, about 100 us a document;
+    the sync's per-contact and per-campaign event reads spent most of a day's sync there.
+    """
+    parts = _sqlite_parts(collection)
+    if parts is None or not callable(getattr(parts[2], "find_candidates", None)):
+        return None
+    from litemongo._vendor.mongomock import helpers
+
+    store = parts[2]
+    spec = helpers.patch_datetime_awareness_in_document(dict(query))
+    match = _matcher(spec)
+    project = _projector(projection)
+    size = max(1, int(batch_size))
+
+    # Read in full before the first batch, as the aggregation does: the caller may write to
+    # the collection between batches.
+    found = [doc for doc in store.find_candidates(spec) if match(doc)]
+
+    def batches() -> Iterator[list[_Doc]]:
+        for start in range(0, len(found), size):
+            yield project(found[start:start + size])
+
+    return batches()
