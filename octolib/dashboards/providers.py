@@ -41,6 +41,7 @@ def provider_view(data: DashboardData, campaign_ids: Sequence[str]) -> ProviderV
     wanted = [str(c) for c in campaign_ids]
     contacts = data.contacts()
     email_of = dict(zip(contacts["contact_id"].tolist(), contacts["email"].tolist()))
+    events = data.events()  # every type in one read; "sent" below then comes from the cache
     sent_ev = data.events(["sent"])
     has_sent = index_of(sent_ev["campaign_id"], wanted) >= 0
     exact = bool(has_sent.any())
@@ -67,7 +68,6 @@ def provider_view(data: DashboardData, campaign_ids: Sequence[str]) -> ProviderV
             mine = np.unique(contacts["contact_id"][ok])
         rc.extend([cid] * len(mine))
         rid.extend(str(x) for x in mine)
-    events = data.events()
     # index_of, not np.isin: isin compares object arrays pairwise (events x campaigns).
     ev = index_of(events["campaign_id"], wanted) >= 0
     ev_ids = events["contact_id"][ev]

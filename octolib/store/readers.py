@@ -15,6 +15,8 @@ Conventions of every returned dict:
 
 >>> _times([None, datetime(2024, 1, 2, 3, 4, 5)]).tolist()
 [None, datetime.datetime(2024, 1, 2, 3, 4, 5)]
+>>> _times([datetime(1969, 12, 31, 23, 59, 59, 500000), datetime(2024, 1, 2, 3, 4, 5, 999999)]).tolist()
+[datetime.datetime(1969, 12, 31, 23, 59, 59), datetime.datetime(2024, 1, 2, 3, 4, 5)]
 """
 
 from __future__ import annotations
@@ -71,7 +73,11 @@ def _epoch(value: Any) -> int:
 
 
 def _times(values: Iterable[Any]) -> np.ndarray:
-    return np.fromiter((_epoch(v) for v in values), dtype=np.int64).view("datetime64[s]")
+    vals = list(values)
+    if all(v is None or (type(v) is datetime and v.tzinfo is None) for v in vals):
+        # naive UTC (the embedded store): numpy converts them in C, None becomes NaT
+        return np.array(vals, dtype="datetime64[us]").astype("datetime64[s]")
+    return np.fromiter((_epoch(v) for v in vals), dtype=np.int64).view("datetime64[s]")
 
 
 def _strings(values: Iterable[Any]) -> np.ndarray:
