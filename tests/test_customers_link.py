@@ -227,3 +227,30 @@ def test_a_sync_links_contacts_in_its_after_step(linked):
         assert run_sync(store, client, progress=False, after=after_sync_hook(settings)).ok
     assert store.contacts.count_documents({"customer_id": {"$exists": True}}) == linked["report"].matched
     assert store.link_reports.find_one({"_id": "contacts"})["by_field"] == linked["plan"].expected["by_field"]
+
+
+def test_the_after_sync_link_is_skipped_when_no_contact_or_customer_changed(linked):
+    """The after-sync step links once, then skips (and the sync says so) while no sync writes a
+    contact and the customers stay the same; a changed customer address makes it link again."""
+    from octolib.api import EmailOctopusClient
+    from octolib.customers.link import after_sync_hook
+    from octolib.sync import run_sync
+
+    store, settings = linked["store"], linked["settings"].replace(link_field=FIELD_TAG)
+    store.link_reports.delete_one({"_id": "after-sync-stamp"})  # as on a store that never ran the step
+    hook = after_sync_hook(settings)
+    with EmailOctopusClient.from_settings(settings) as client:
+        first = run_sync(store, client, progress=False, after=hook)
+        assert first.ok and first.after_note.startswith("customer link: ") and "skipped" not in first.after_note
+        assert f"{linked['report'].matched} of " in first.after_note
+        store.contacts.update_many({}, {"$unset": {"customer_id": ""}})  # by hand: not noticed, on purpose
+        idle = run_sync(store, client, progress=False, after=hook)
+        assert idle.ok and idle.written("contacts") == 0
+        assert idle.after_note == "customer link: skipped (no contact or customer changed since the last link)"
+        assert idle.after_note in idle.table()
+        assert store.contacts.count_documents({"customer_id": {"$exists": True}}) == 0
+        one = store.customers.find_one({})
+        store.customers.update_one({"_id": one["_id"]}, {"$set": {linked["source"].email_field(): "new@example.org"}})
+        again = run_sync(store, client, progress=False, after=hook)
+    assert "skipped" not in again.after_note, again.after_note
+    assert 0 < store.contacts.count_documents({"customer_id": {"$exists": True}}) >= linked["report"].matched - 1

@@ -426,3 +426,114 @@ def test_snapshot_collections_are_time_series_on_mongodb_5(store):
         pytest.skip(f"MongoDB {store.server_version} has no time-series collections")
     assert store.is_time_series("campaign_metrics_snapshots")
     assert store.is_time_series("list_count_snapshots")
+
+
+# ---------------------------------------------------------------- the embedded store's sequential pass
+
+def _aggregated(collection, query, projection):
+    """What litemongo's own aggregation returns (the path iter_batches used before the scan)."""
+    pipeline = [{"$match": query}] + ([{"$project": projection}] if projection else [])
+    return list(collection.aggregate(pipeline))
+
+
+@pytest.mark.parametrize("name, query, projection", [
+    ("contacts", {}, None),
+    ("contacts", {}, {"_id": 0, "list_id": 1, "emailoctopus_id": 1, "email": 1, "tags": 1}),
+    ("contacts", {"status": "subscribed"}, {"_id": 1, "email": 1, "fields.CustomerId": 1}),
+    ("contacts", {"status": {"$in": ["pending", "unsubscribed"]}, "opens": {"$gt": 0}}, {"state": 0}),
+    ("engagement_events", {"event_type": {"$in": ["opened", "clicked"]}}, {"_id": 0, "campaign_id": 1, "occurred_at": 1}),
+    ("engagement_events", {"occurred_at": {"$gte": datetime(2026, 10, 1, tzinfo=UTC)}}, None),
+    ("campaigns", {"list_ids": "no-such-list"}, None),
+    ("engagement_events", {"event_type": {"$in": ["clicked", "bounced"]}, "count": {"$gte": 1}}, {"_id": 0, "contact_id": 1}),
+])
+def test_embedded_scan_reads_what_the_aggregation_reads(synced_store, name, query, projection):
+    """The sequential pass gives the same documents, fields and order as litemongo's aggregation,
+    for whole-collection reads, the string filters it tests itself, and filters it leaves to
+    mongomock's matcher (a comparison, a list field, a dotted projection, an exclusion)."""
+    from octolib.store.embedded_scan import scan_batches
+
+    collection = synced_store.db[name]
+    expected = _aggregated(collection, query, projection)
+    assert expected or query == {"list_ids": "no-such-list"}, "a read that finds nothing proves little"
+    batches = scan_batches(collection, query, projection, batch_size=7)
+    assert batches is not None, "the embedded store should be read by the sequential pass"
+    got = [d for b in batches for d in b]
+    assert got == expected
+    assert name != "contacts" or query or len(got) == synced_store.contacts.count_documents({}) > 20
+    via_core = [d for b in iter_batches(collection, query, projection, 7, scan=True) for d in b]
+    assert via_core == expected
+    from octolib.store.embedded_scan import indexed_batches
+
+    if query:  # a selective read: candidates from litemongo's indexes, each document read once
+        by_index = indexed_batches(collection, query, projection, 7)
+        assert by_index is not None
+        assert [d for b in by_index for d in b] == expected
+        assert [d for b in iter_batches(collection, query, projection, 7) for d in b] == expected
+
+
+def test_embedded_scan_sees_writes_made_between_batches(store):
+    """Each batch is a fresh SELECT: an update made while the caller holds a batch (as the link
+    step and the summaries do) neither breaks the pass nor makes it read a row twice."""
+    if store.kind != "embedded":
+        pytest.skip("the sequential pass exists only on the embedded store")
+    store.contacts.insert_many([{"_id": f"L:c{i:03d}", "n": i} for i in range(250)])
+    seen = []
+    for batch in iter_batches(store.contacts, {}, {"n": 1}, batch_size=100):
+        seen.extend(d["n"] for d in batch)
+        store.contacts.update_many({"n": {"$lt": 300}}, {"$inc": {"n": 1000}})
+    assert len(seen) == 250 and len(set(d % 1000 for d in seen)) == 250
+    assert seen[:100] == list(range(100))  # the first batch was read before any update
+    assert seen[100:] == [i + 1000 for i in range(100, 250)]  # later ones after the first update
+
+
+def test_scan_is_not_used_for_other_stores():
+    from octolib.store.embedded_scan import scan_batches
+
+    class NotLitemongo:
+        def aggregate(self, pipeline, **kw):
+            raise AssertionError("not called")
+
+    assert scan_batches(NotLitemongo(), {}, None, 10) is None
+
+
+def test_docs_by_id_reads_what_find_reads(synced_store):
+    """The primary-key read gives the documents find({"_id": {"$in": ...}}) gives (missing ids
+    skipped), projected the same way; datetimes compare equal once both are UTC."""
+    from octolib.store.core import docs_by_id
+    from octolib.sync.compare import canon
+
+    ids = [d["_id"] for d in synced_store.contacts.find({}, {"_id": 1}).limit(12)] + ["no-such-id"]
+    projection = {"_id": 0, "email": 1, "status": 1, "created_at": 1, "tags": 1}
+    expected = list(synced_store.contacts.find({"_id": {"$in": ids}}, projection))
+    got = docs_by_id(synced_store.contacts, ids, projection)
+    assert len(got) == len(expected) == 12
+    by_email = lambda docs: sorted((canon(d) for d in docs), key=lambda d: d["email"])  # noqa: E731
+    assert by_email(got) == by_email(expected)
+
+
+def test_first_sorted_finds_the_latest_run_like_the_aggregation(store):
+    """first_sorted gives the document $sort + $limit 1 gives (ties broken by the second key,
+    a missing field sorting first in ascending order), projected, datetimes aware UTC."""
+    from bson import ObjectId
+
+    from octolib.store.core import first_sorted
+
+    t = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    ids = [ObjectId() for _ in range(5)]
+    store.sync_runs.insert_many([
+        {"_id": ids[0], "status": "succeeded", "finished_at": t, "state": {"w": [t] * 50}},
+        {"_id": ids[1], "status": "failed", "finished_at": t + timedelta(hours=2)},
+        {"_id": ids[2], "status": "succeeded", "finished_at": t + timedelta(hours=1)},
+        {"_id": ids[3], "status": "succeeded", "finished_at": t + timedelta(hours=1)},
+        {"_id": ids[4], "status": "running", "finished_at": None},
+    ])
+    query = {"status": {"$in": ["succeeded", "failed"]}, "finished_at": {"$ne": None}}
+    latest = first_sorted(store.sync_runs, query, [("finished_at", -1), ("_id", -1)], {"status": 1, "finished_at": 1})
+    assert latest == {"_id": ids[1], "status": "failed", "finished_at": t + timedelta(hours=2)}
+    tie = first_sorted(store.sync_runs, {"status": "succeeded"}, [("finished_at", -1), ("_id", -1)], {"status": 1})
+    assert tie == {"_id": ids[3], "status": "succeeded"}
+    oldest = first_sorted(store.sync_runs, {}, [("finished_at", 1)])
+    assert oldest["_id"] == ids[4]
+    whole = first_sorted(store.sync_runs, {"_id": ids[0]}, [("finished_at", 1)])
+    assert whole["state"]["w"][0] == t and whole["state"]["w"][0].tzinfo is not None
+    assert first_sorted(store.sync_runs, {"status": "nope"}, [("finished_at", 1)]) is None

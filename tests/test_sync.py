@@ -564,3 +564,27 @@ def test_with_sparse_checkpoints_an_interrupted_run_still_resumes_to_the_same_st
     assert store.engagement_events.count_documents({}) == len({d["_id"] for d in store.engagement_events.find({})})
     full = sync(store, client, full=True)
     assert sum(v["inserted"] for v in full.counts.values() if isinstance(v, dict)) == 0
+
+
+def test_step_checkpoints_are_saved_at_most_once_per_interval(store, account, client, monkeypatch):
+    """Step checkpoints (after a page or unit) are paced by wall time too: with a long interval a
+    sync saves its run record only at stage boundaries, with none every step; the store is the same."""
+    import octolib.sync.service as service
+    from octolib.sync.runs import RunRecorder
+
+    saves = {"n": 0}
+    real_save = RunRecorder.save
+
+    def counting_save(self, **extra):
+        saves["n"] += 1
+        return real_save(self, **extra)
+
+    monkeypatch.setattr(RunRecorder, "save", counting_save)
+    monkeypatch.setattr(service, "CHECKPOINT_MIN_SECONDS", 0.0)
+    assert SyncService(store, client).run().ok
+    every_step = saves["n"]
+    saves["n"] = 0
+    monkeypatch.setattr(service, "CHECKPOINT_MIN_SECONDS", 3600.0)
+    result = SyncService(store, client).run(full=True)
+    assert result.ok and result.written("engagement_events") == 0
+    assert saves["n"] < every_step / 2, (saves["n"], every_step)

@@ -292,6 +292,13 @@ class DashboardData:
             self._write(path, name, value)
         return value
 
+    def has_cached(self, name: str) -> bool:
+        """Whether ``name`` is cached for the current sync run (in memory or on disk)."""
+        if (name, self.sync.key) in self._memory:
+            return True
+        path = self._path(name)
+        return path is not None and path.is_file()
+
     def _write(self, path: Path, name: str, value: Any) -> None:
         """Write atomically (another kernel may read at the same time), then drop older runs."""
         try:
@@ -350,9 +357,22 @@ class DashboardData:
         return CampaignTable(cols, rates, flags, self.list_names(), settled, started)
 
     def events(self, event_types: Iterable[str] = EVENT_TYPES) -> dict[str, np.ndarray]:
-        """Engagement events of the given types (cached per type)."""
+        """Engagement events of the given types (cached per type).
+
+        Types not yet cached are read together in one pass (split by type afterwards), so
+        asking for every type reads the collection once, not once per type.
+        """
+        types = list(event_types)
+        missing = [t for t in types if not self.has_cached(f"events-{t}")]
+        if len(missing) > 1:
+            both = event_arrays(self.store, event_types=missing)
+            kinds = both["event_type"].astype(str)
+            for t in missing:
+                keep = kinds == t
+                part = {name: col[keep] for name, col in both.items()}
+                self.cached(f"events-{t}", functools.partial(dict, part))
         parts = [self.cached(f"events-{t}", functools.partial(event_arrays, self.store, event_types=[t]))
-                 for t in event_types]
+                 for t in types]
         if len(parts) == 1:
             return parts[0]
         keys = parts[0].keys() if parts else ()
@@ -360,28 +380,8 @@ class DashboardData:
 
     def contacts(self) -> dict[str, np.ndarray]:
         """Every contact with the engagement summary, plus ``email`` and ``tags`` (lists of
-        str, object array) for the contacts page."""
-
-        def build() -> dict[str, np.ndarray]:
-            cols = contact_arrays(self.store)
-            extra: dict[tuple[str, str], tuple[str, list[str]]] = {}
-            for batch in iter_batches(self.store.contacts, {}, {"_id": 0, "list_id": 1, "emailoctopus_id": 1,
-                                                                "email": 1, "tags": 1}):
-                for d in batch:
-                    extra[(str(d.get("list_id") or ""), str(d.get("emailoctopus_id") or ""))] = (
-                        str(d.get("email") or ""), sorted(str(t) for t in (d.get("tags") or [])))
-            n = len(cols["contact_id"])
-            emails = np.empty(n, dtype=object)
-            tags = np.empty(n, dtype=object)
-            for i, key in enumerate(zip(cols["list_id"], cols["contact_id"])):
-                email, tag_list = extra.get(key, ("", []))
-                emails[i] = email
-                tags[i] = tag_list
-            cols["email"] = emails
-            cols["tags"] = tags
-            return cols
-
-        return self.cached("contacts", build)
+        str, object array) for the contacts page: one read of the collection."""
+        return self.cached("contacts", lambda: contact_arrays(self.store, with_email=True))
 
     def snapshots(self, campaign_id: str) -> dict[str, np.ndarray]:
         """One campaign's metric snapshots (small; read on demand, cached per run)."""

@@ -84,7 +84,8 @@ class EngagementPage(Dashboard):
         label = "Opens" if self.kind.value == "opened" else "Clicks"
         events = self.data.events([self.kind.value])
         campaign_ids = t.cols["campaign_id"][chosen]
-        in_sel = np.isin(events["campaign_id"], campaign_ids)
+        # index_of, not np.isin: isin compares object arrays pairwise (events x campaigns).
+        in_sel = metrics.index_of(events["campaign_id"], campaign_ids) >= 0
         times = events["occurred_at"][in_sel]
         if not chosen.any():
             self._empty(f"No campaigns were sent in this period ({self.period.describe()}) for this list.", "info")

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
+from octolib.metrics.grouping import index_of
 from octolib.metrics.rate_specs import RATES
 
 __all__ = ["ProviderTable", "Provider", "provider_table", "provider_of", "provider_counts", "ProviderCounts",
@@ -196,9 +197,15 @@ def provider_view(campaign_ids: Sequence[str], campaigns: Mapping[str, np.ndarra
     ev_campaign = np.asarray(events["campaign_id"], dtype=object)
     ev_type = np.asarray(events["event_type"], dtype=object)
     ev_contact = np.asarray(events["contact_id"], dtype=object)
-    chosen = np.isin(ev_campaign, wanted)
+    # index_of, not np.isin: isin compares object arrays pairwise (events x campaigns).
+    chosen = index_of(ev_campaign, wanted) >= 0
     is_sent = ev_type == "sent"
     exact = bool((chosen & is_sent).any())
+    # Rows of each list's contacts, found once: looking them up per campaign over every contact
+    # cost campaigns x contacts (the lists page asks for every sent campaign).
+    by_list = _rows_by_list(np.asarray(contacts["list_id"])) if not exact else {}
+    eligible = (contacts["status"] != "pending") & ~np.isnat(contacts["created_at"])
+    no_rows = np.zeros(0, dtype=np.int64)
     rc: list[str] = []
     rid: list[str] = []
     summary_sent = 0
@@ -212,16 +219,31 @@ def provider_view(campaign_ids: Sequence[str], campaigns: Mapping[str, np.ndarra
         else:
             lists = campaigns["list_ids"][i] if "list_ids" in campaigns else (campaigns["list_id"][i],)
             sent_at = campaigns["sent_at"][i]
-            ok = (np.isin(contacts["list_id"], list(lists)) & (contacts["status"] != "pending")
-                  & ~np.isnat(contacts["created_at"]) & (contacts["created_at"] <= sent_at))
+            rows = np.concatenate([by_list.get(str(lst), no_rows) for lst in dict.fromkeys(lists)] or [no_rows])
+            ok = rows[eligible[rows] & (contacts["created_at"][rows] <= sent_at)]
             mine = np.unique(contacts["contact_id"][ok])
         rc.extend([cid] * len(mine))
         rid.extend(str(x) for x in mine)
     ev = chosen & ~is_sent
     ev_ids = ev_contact[ev]
     many = len(wanted) > 1
+    # Each address's provider once, not once per recipient and event.
+    provider_by_id = dict(zip(email_of, provider_of([str(e or "") for e in email_of.values()]).tolist()))
+    unknown = str(provider_of([""])[0])
     counts = provider_counts(
-        ["*" if many else c for c in rc], provider_of([str(email_of.get(x) or "") for x in rid]),
+        ["*" if many else c for c in rc], [provider_by_id.get(x, unknown) for x in rid],
         np.full(len(ev_ids), "*", dtype=object) if many else ev_campaign[ev],
-        provider_of([str(email_of.get(str(x)) or "") for x in ev_ids]), ev_type[ev])
+        [provider_by_id.get(str(x), unknown) for x in ev_ids], ev_type[ev])
     return ProviderView(counts, exact, len(rid), summary_sent)
+
+
+def _rows_by_list(list_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Row numbers of each list's contacts, ascending (one stable sort, not a scan per list)."""
+    if not len(list_ids):
+        return {}
+    keys = list_ids.astype(str)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(ordered)]
+    return {str(ordered[a]): order[a:b] for a, b in zip(starts, ends)}

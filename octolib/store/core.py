@@ -55,6 +55,8 @@ __all__ = [
     "REPORTS",
     "LOCKS",
     "iter_batches",
+    "docs_by_id",
+    "first_sorted",
     "redact_uri",
     "NATURAL_KEYS",
     "natural_id",
@@ -365,6 +367,8 @@ def iter_batches(
     query: dict[str, Any] | None = None,
     projection: dict[str, Any] | None = None,
     batch_size: int = 10_000,
+    *,
+    scan: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """Yield the documents matching ``query`` in lists of at most ``batch_size``.
 
@@ -373,7 +377,25 @@ def iter_batches(
     documents take ~16 s), while its aggregation cursor is linear and uses the indexes for
     the ``$match``. On MongoDB both stream. Datetimes come back naive (meaning UTC) from the
     embedded store's aggregation and tz-aware from MongoDB: callers must accept both.
+
+    On the embedded store, a read of the whole collection (``query`` empty) or one the
+    caller marks ``scan`` (it matches a large share of the collection, e.g. every event of
+    one type) is one sequential pass over the SQLite file instead
+    (:func:`octolib.store.embedded_scan.scan_batches`: the same documents, 30-100 times
+    cheaper, because litemongo's query engine rewrites and copies every document in Python).
+    A selective query (a few campaigns' events) uses litemongo's indexes for its candidates,
+    then decodes, tests and projects each once
+    (:func:`octolib.store.embedded_scan.indexed_batches`). ``scan`` means nothing on MongoDB.
     """
+    from octolib.store.embedded_scan import indexed_batches, scan_batches
+
+    if scan or not query:
+        batches = scan_batches(collection, query, projection, batch_size)
+    else:
+        batches = indexed_batches(collection, query, projection, batch_size)
+    if batches is not None:
+        yield from batches
+        return
     pipeline: list[dict[str, Any]] = [{"$match": query or {}}]
     if projection:
         pipeline.append({"$project": projection})
@@ -386,6 +408,42 @@ def iter_batches(
             yield batch
     finally:
         cursor.close()
+
+
+def docs_by_id(collection: Any, ids: list[Any], projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The documents whose ``_id`` is in ``ids`` (the ones that exist), projected.
+
+    On the embedded store a primary-key read of the SQLite file
+    (:func:`octolib.store.embedded_scan.docs_by_id`: litemongo would first index the whole
+    collection in a new process); elsewhere ``find({"_id": {"$in": ids}})``. Datetimes may
+    come back naive (UTC) or aware, as from :func:`iter_batches`.
+    """
+    from octolib.store.embedded_scan import docs_by_id as embedded_docs_by_id
+
+    found = embedded_docs_by_id(collection, ids, projection)
+    if found is not None:
+        return found
+    return list(collection.find({"_id": {"$in": list(ids)}}, projection))
+
+
+def first_sorted(collection: Any, query: dict[str, Any], sort: list[tuple[str, int]],
+                 projection: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The first document matching ``query`` in the order ``sort`` (e.g. the latest sync run),
+    projected; None when none matches. Datetimes come back aware (UTC).
+
+    On MongoDB an aggregation (``$match``, ``$sort``, ``$limit`` 1, ``$project``) that its
+    indexes serve; on the embedded store :func:`octolib.store.embedded_scan.first_sorted`
+    (litemongo would copy every matching document in full first).
+    """
+    from octolib.store.embedded_scan import first_sorted as embedded_first_sorted
+
+    handled, doc = embedded_first_sorted(collection, query, sort, projection)
+    if handled:
+        return doc
+    pipeline: list[dict[str, Any]] = [{"$match": query}, {"$sort": dict(sort)}, {"$limit": 1}]
+    if projection:
+        pipeline.append({"$project": projection})
+    return next(iter(collection.aggregate(pipeline)), None)
 
 
 def connect(settings: Settings, *, find_mongod: Callable[[str], str | None] = shutil.which) -> Store:
@@ -429,7 +487,7 @@ def _connect_uri(uri: str, db_name: str, kind: str) -> Store:
 def connect_embedded(path: Path, db_name: str = "octopus") -> Store:
     """Open (creating if needed) the embedded litemongo store in folder ``path``."""
     try:
-        from litemongo import MongoClient, sqlite_store
+        from litemongo import MongoClient, sqlite_store  # type: ignore[attr-defined,unused-ignore]
     except ImportError as exc:  # pragma: no cover - litemongo is a dependency on Python >= 3.11
         raise StoreError(
             f"the embedded store needs the litemongo package (Python 3.11+): {exc}. "

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from octolib.store.core import Store
+from octolib.store.core import Store, first_sorted
 
 __all__ = ["DataAsOf", "data_as_of", "format_local", "FINISHED_STATUSES"]
 
@@ -69,14 +69,11 @@ def format_local(value: datetime, tz: str) -> str:
 
 def data_as_of(store: Store) -> DataAsOf:
     """The run the store's data is as of (see the module doc for the rule)."""
-    docs = list(store.sync_runs.aggregate([
-        {"$match": {"status": {"$in": list(FINISHED_STATUSES)}, "finished_at": {"$ne": None}}},
-        {"$sort": {"finished_at": -1, "_id": -1}},
-        {"$limit": 1},
-        {"$project": {"status": 1, "started_at": 1, "finished_at": 1, "trigger": 1, "user": 1}},
-    ]))
-    if not docs:
+    d = first_sorted(store.sync_runs,
+                     {"status": {"$in": list(FINISHED_STATUSES)}, "finished_at": {"$ne": None}},
+                     [("finished_at", -1), ("_id", -1)],
+                     {"status": 1, "started_at": 1, "finished_at": 1, "trigger": 1, "user": 1})
+    if d is None:
         return DataAsOf("", "", None, None, "", "")
-    d = docs[0]
     return DataAsOf(str(d["_id"]), str(d.get("status") or ""), _aware(d.get("started_at")),
                     _aware(d.get("finished_at")), str(d.get("trigger") or ""), str(d.get("user") or ""))

@@ -15,6 +15,8 @@ Conventions of every returned dict:
 
 >>> _times([None, datetime(2024, 1, 2, 3, 4, 5)]).tolist()
 [None, datetime.datetime(2024, 1, 2, 3, 4, 5)]
+>>> _times([datetime(1969, 12, 31, 23, 59, 59, 500000), datetime(2024, 1, 2, 3, 4, 5, 999999)]).tolist()
+[datetime.datetime(1969, 12, 31, 23, 59, 59), datetime.datetime(2024, 1, 2, 3, 4, 5)]
 """
 
 from __future__ import annotations
@@ -71,7 +73,11 @@ def _epoch(value: Any) -> int:
 
 
 def _times(values: Iterable[Any]) -> np.ndarray:
-    return np.fromiter((_epoch(v) for v in values), dtype=np.int64).view("datetime64[s]")
+    vals = list(values)
+    if all(v is None or (type(v) is datetime and v.tzinfo is None) for v in vals):
+        # naive UTC (the embedded store): numpy converts them in C, None becomes NaT
+        return np.array(vals, dtype="datetime64[us]").astype("datetime64[s]")
+    return np.fromiter((_epoch(v) for v in vals), dtype=np.int64).view("datetime64[s]")
 
 
 def _strings(values: Iterable[Any]) -> np.ndarray:
@@ -113,14 +119,18 @@ def _get(doc: dict[str, Any], path: str) -> Any:
 _Columns = dict[str, tuple[str, Any]]
 
 
-def _read(collection: Any, query: dict[str, Any], columns: _Columns) -> dict[str, np.ndarray]:
-    """Run one projected read and build one array per column, batch by batch."""
+def _read(collection: Any, query: dict[str, Any], columns: _Columns, *, scan: bool = False) -> dict[str, np.ndarray]:
+    """Run one projected read and build one array per column, batch by batch (``scan``: see
+    :func:`~octolib.store.core.iter_batches`)."""
     projection = {path.split(".")[0]: 1 for path, _ in columns.values()}
     projection.setdefault("_id", 0)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in columns}
-    for batch in iter_batches(collection, query, projection, BATCH):
+    for batch in iter_batches(collection, query, projection, BATCH, scan=scan):
         for name, (path, convert) in columns.items():
-            parts[name].append(convert(_get(doc, path) for doc in batch))
+            if "." in path:
+                parts[name].append(convert([_get(doc, path) for doc in batch]))
+            else:  # a top-level field: one dict lookup per document
+                parts[name].append(convert([doc.get(path) for doc in batch]))
     out: dict[str, np.ndarray] = {}
     for name, (_, convert) in columns.items():
         out[name] = np.concatenate(parts[name]) if parts[name] else convert(())
@@ -209,19 +219,32 @@ def event_arrays(
         "occurred_at": ("occurred_at", _times),
         "count": ("count", lambda vs: np.maximum(_ints(vs), 1)),
     }
-    arrays = _read(store.engagement_events, query, columns)
+    # Without campaigns, the read is every event of some types (most of the collection): one
+    # sequential pass on the embedded store, not an index lookup of nearly every row.
+    arrays = _read(store.engagement_events, query, columns, scan=campaign_ids is None)
     if campaign_ids is not None and types is not None:
         keep = np.isin(arrays["event_type"].astype(str), types)
         arrays = {name: col[keep] for name, col in arrays.items()}
     return _sorted(arrays, ["occurred_at", "campaign_id", "contact_id"])
 
 
-def contact_arrays(store: Store, list_ids: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+def _sorted_strings(values: Iterable[Any]) -> np.ndarray:
+    """One sorted list of strings per value (a list field such as ``tags``), in an object array."""
+    out = [sorted(str(x) for x in (v or [])) if isinstance(v, (list, tuple)) else [] for v in values]
+    arr = np.empty(len(out), dtype=object)
+    for i, v in enumerate(out):  # element-wise: equal-length lists must not become a 2-D array
+        arr[i] = v
+    return arr
+
+
+def contact_arrays(store: Store, list_ids: Iterable[str] | None = None, *,
+                   with_email: bool = False) -> dict[str, np.ndarray]:
     """One row per contact (per list: the same person on two lists is two rows).
 
     Keys: ``list_id``, ``contact_id``, ``status``, ``created_at``, ``last_updated_at``,
     ``opens``, ``clicks``, ``last_opened_at``, ``last_clicked_at`` (the engagement summary
-    the sync keeps). Sorted by ``created_at``, then list and contact.
+    the sync keeps); ``with_email`` adds ``email`` (str) and ``tags`` (a sorted list of str
+    per row) in the same read. Sorted by ``created_at``, then list and contact.
     """
     query: dict[str, Any] = {}
     if list_ids is not None:
@@ -237,6 +260,9 @@ def contact_arrays(store: Store, list_ids: Iterable[str] | None = None) -> dict[
         "last_opened_at": ("last_opened_at", _times),
         "last_clicked_at": ("last_clicked_at", _times),
     }
+    if with_email:
+        columns["email"] = ("email", _strings)
+        columns["tags"] = ("tags", _sorted_strings)
     return _sorted(_read(store.contacts, query, columns), ["created_at", "list_id", "contact_id"])
 
 

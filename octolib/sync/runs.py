@@ -39,6 +39,7 @@ from typing import Any
 
 from octolib.errors import APIError, redact
 from octolib.store import Store
+from octolib.store.core import first_sorted
 
 __all__ = ["RunRecorder", "RUN_STATUSES"]
 
@@ -97,7 +98,7 @@ class RunRecorder:
         """Insert the run document, after settling the previous run (the caller holds the lock)."""
         now = self.clock()
         self.started_at = now
-        prev = next(iter(self.store.sync_runs.find({}).sort("started_at", -1).limit(1)), None)
+        prev = first_sorted(self.store.sync_runs, {}, [("started_at", -1)])
         if prev is not None:
             self._load_state(prev.get("state") or {})
             status = prev.get("status")

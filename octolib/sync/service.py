@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -50,6 +51,7 @@ from octolib.errors import (
     ServerError,
     TransportError,
     ValidationError,
+    redact,
 )
 from octolib.store import Store, iter_batches
 from octolib.store.locks import LockHeld, acquire_lock, new_owner, refresh_lock, release_lock
@@ -92,6 +94,11 @@ STAGES: tuple[str, ...] = SYNC_STAGES
 #: About how many times a long stage saves its checkpoints (see ``SyncService._checkpoint``).
 CHECKPOINTS_PER_STAGE = 200
 
+#: ... and at most once per this many seconds (wall time): a save rewrites the run record
+#: (tens of milliseconds on the embedded store), and an idle sync's steps are so quick that
+#: saving ~200 times cost half of it. A resumed run redoes at most this much work.
+CHECKPOINT_MIN_SECONDS = 1.0
+
 LOCK_NAME = "sync"
 
 # Errors after which talking to the API again is pointless in this run.
@@ -128,6 +135,8 @@ class SyncResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     resumed_from: Any = None
+    #: what the step run after the sync did (e.g. "customer link: skipped (...)"), printed by :meth:`table`
+    after_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -158,6 +167,8 @@ class SyncResult:
         out = [head, *lines]
         for err in self.errors:
             out.append(f"{err['level']}: [{err['stage']}] {err['message']}")
+        if self.after_note:
+            out.append(self.after_note)
         return "\n".join(out)
 
 
@@ -248,6 +259,7 @@ class SyncService:
         self._last_refresh = self.clock()
         self._steps = 0
         self._every = 1
+        self._last_save = time.monotonic()
         self.rec = RunRecorder(self.store, trigger=trigger, user=user or _whoami(), full=full,
                                only=None if only is None else plan, clock=self.clock,
                                resume_window=self.resume_window)
@@ -341,17 +353,19 @@ class SyncService:
         """Persist progress, and keep the lock while we work.
 
         ``step`` marks a checkpoint after one page or unit: those are saved every
-        ``self._every`` steps (:meth:`_pace`), because each save rewrites the run record,
-        whose queues grow with the account; saving after every unit made a stage cost
-        units x queue length. A resumed run redoes at most the steps since the last save,
+        ``self._every`` steps (:meth:`_pace`), and at most once per
+        :data:`CHECKPOINT_MIN_SECONDS`, because each save rewrites the run record, whose
+        queues grow with the account; saving after every unit made a stage cost units x
+        queue length. A resumed run redoes at most the steps since the last save,
         which the idempotent writers make harmless.
         """
         if step:
             self._steps += 1
-            if self._steps % self._every:
+            if self._steps % self._every or time.monotonic() - self._last_save < CHECKPOINT_MIN_SECONDS:
                 self._keep_lock()
                 return
         self.rec.save()
+        self._last_save = time.monotonic()
         self._keep_lock()
 
     def _pace(self, units: int) -> None:
@@ -687,7 +701,11 @@ def run_sync(
     result = service.run(full=full, only=only, trigger=trigger, user=user, progress=progress)
     if after is not None and result.ok:
         try:
-            after(store)
+            outcome = after(store)
+            line = getattr(outcome, "line", None)
+            if callable(line):
+                result.after_note = str(line())
         except Exception as exc:  # noqa: BLE001 - the sync's data is saved; the link step says what failed
             log.warning("after the sync: %s", exc)
+            result.after_note = f"after the sync: {redact(str(exc))}"
     return result

@@ -29,7 +29,7 @@ from pymongo import InsertOne, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from octolib.store import CONTACTS, ENGAGEMENT_EVENTS, Store, iter_batches
-from octolib.store.core import natural_id
+from octolib.store.core import docs_by_id, natural_id
 from octolib.sync.compare import canon, same
 from octolib.sync.documents import SUMMARY_FIELDS, summary_from_events
 
@@ -118,10 +118,10 @@ def upsert_changed(
         projection["_id"] = 0
         if natural is not None:
             ids = {k: natural_id(natural, d) for k, d in chunk}
-            query: dict[str, Any] = {"_id": {"$in": list(ids.values())}}
+            found = docs_by_id(collection, list(ids.values()), projection)
         else:
-            query = _key_query(key, chunk_docs)
-        stored = {tuple(s.get(f) for f in key): s for s in collection.find(query, projection)}
+            found = list(collection.find(_key_query(key, chunk_docs), projection))
+        stored = {tuple(s.get(f) for f in key): s for s in found}
         new_docs: list[dict[str, Any]] = []
         ops: list[Any] = []
         for k, doc in chunk:
