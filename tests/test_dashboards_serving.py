@@ -25,6 +25,7 @@ def test_server_arguments_turn_on_pools_template_and_offline_mathjax():
     mathjax = next(a for a in args if "mathjax_url=" in a)
     assert mathjax.endswith(serving.MATHJAX_STUB) and "//" not in mathjax.split("=", 2)[-1]
     assert "--PooledKernelManager.pool_size=0" in serving.server_arguments(pool_size=0)
+    assert f"--PooledKernelManager.fill_delay={serving.FILL_DELAY_S}" in args  # refills after the page has loaded
 
 
 def test_template_is_on_jupyter_path_and_links_nothing_outside(monkeypatch):
