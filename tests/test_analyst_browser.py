@@ -23,7 +23,8 @@ from octolib.config import Settings
 from octolib.dashboards.testing import add_user, sync_fake_account
 from octolib.server.testing import browser_sign_in, running_server
 from octolib.store import connect
-from tests.test_dashboard_browser import ARGS, _chromium, _screenshot
+# The browser fixture is the dashboard browser test's (one Chromium per module).
+from tests.test_dashboard_browser import _screenshot, browser  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -42,18 +43,6 @@ def served(tmp_path_factory: pytest.TempPathFactory):
                         wait_for_pools=True, start_timeout_s=300) as srv:
         # (two notebooks pre-render at once; 40-50 s each was seen on a loaded 2-core machine)
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = _chromium()
-    if chromium is None:
-        pytest.skip("chromium not found (Debian: apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _sign_in(browser, url: str, username: str):
