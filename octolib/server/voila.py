@@ -285,29 +285,23 @@ def _make_executor_class() -> type:
 _sliced: type | None = None
 
 
-class _TemplateCodeCache:
-    """Compiled Jinja templates, shared by every page render of this server (see
-    :func:`install_template_cache`). A ``jinja2.BytecodeCache`` kept in memory."""
+def _memory_bytecode_cache() -> Any:
+    """A ``jinja2.BytecodeCache`` kept in memory, for :func:`install_template_cache`."""
+    import jinja2
 
-    def __init__(self) -> None:
-        import jinja2
+    class MemoryBytecodeCache(jinja2.BytecodeCache):
+        def __init__(self) -> None:
+            self.code: dict[str, bytes] = {}
 
-        class Cache(jinja2.BytecodeCache):
-            def __init__(self) -> None:
-                self.code: dict[str, bytes] = {}
+        def load_bytecode(self, bucket: Any) -> None:
+            data = self.code.get(bucket.key)
+            if data is not None:
+                bucket.bytecode_from_string(data)
 
-            def load_bytecode(self, bucket: Any) -> None:
-                data = self.code.get(bucket.key)
-                if data is not None:
-                    bucket.bytecode_from_string(data)
+        def dump_bytecode(self, bucket: Any) -> None:
+            self.code[bucket.key] = bucket.bytecode_to_string()
 
-            def dump_bytecode(self, bucket: Any) -> None:
-                self.code[bucket.key] = bucket.bytecode_to_string()
-
-        self.cache = Cache()
-
-
-_template_code: _TemplateCodeCache | None = None
+    return MemoryBytecodeCache()
 
 
 def install_template_cache() -> None:
@@ -320,15 +314,12 @@ def install_template_cache() -> None:
     offers for this: a template whose source is unchanged (Jinja compares a checksum) is
     loaded from the cached code instead of being compiled.
     """
-    global _template_code
     from voila.exporter import VoilaExporter
 
     if getattr(VoilaExporter, "_octo_template_cache", False):
         return
-    if _template_code is None:
-        _template_code = _TemplateCodeCache()
     create = VoilaExporter._create_environment
-    shared = _template_code.cache
+    shared = _memory_bytecode_cache()
 
     def _create_environment(self: Any) -> Any:
         environment = create(self)
@@ -517,11 +508,9 @@ def _build_pooled_class() -> type:
             return shrunk
 
         async def get_rendered_notebook(self, notebook_name: str, *args: Any, **kwargs: Any) -> Any:
-            grew = self.note_taken(notebook_name)
-            result = await super().get_rendered_notebook(notebook_name, *args, **kwargs)
-            if grew:
-                self.fill_if_needed(delay=None, notebook_name=notebook_name)
-            return result
+            # Before Voila's own: the refill it starts reads the page's (possibly grown) pool size.
+            self.note_taken(notebook_name)
+            return await super().get_rendered_notebook(notebook_name, *args, **kwargs)
 
         async def reap_closed_pages(self) -> list[str]:
             reaped = await super().reap_closed_pages()
