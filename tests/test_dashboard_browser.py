@@ -136,6 +136,31 @@ def _ready(page, name: str, charts: int, expect_title: str | None = None) -> Non
         page.wait_for_selector("table.octo-table, .octo-empty", timeout=STALL_S * 1000)
 
 
+def _stall_report(page, server, path: Path) -> str:
+    """What a page that did not become ready shows, and what the server logged about its
+    kernel: enough to tell a page served without its output from widgets that never drew
+    or a request that never answered (a stall in CI is rare and cannot be rerun)."""
+    try:
+        page.screenshot(path=str(path))
+        state = page.evaluate("""() => {
+            let kernel = null;
+            try { kernel = JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId; }
+            catch (e) {}
+            const n = s => document.querySelectorAll(s).length;
+            return {kernel, readyState: document.readyState, cells: n('.jp-Cell'),
+                    outputs: n('.jp-OutputArea-output'),
+                    widget_views: n('script[type="application/vnd.jupyter.widget-view+json"]'),
+                    drawn_widgets: n('.jupyter-widgets'),
+                    text: document.body ? document.body.innerText.slice(0, 200) : null};
+        }""")
+    except Exception as exc:  # noqa: BLE001 - a report, not a check
+        return f"(page state unavailable: {exc})"
+    kernel = state.get("kernel") or "-"
+    lines = [line for line in server.log_text().splitlines()
+             if kernel in line or line.startswith(("[W", "[E")) and "websocket_ping" not in line]
+    return f"page state {state}; screenshot {path}; server log:\n" + "\n".join(lines[-25:])
+
+
 def _screenshot(page, path: Path) -> Path:
     """The whole page: Voilà scrolls inside #rendered_cells, so grow the viewport to it."""
     page.wait_for_timeout(300)
@@ -179,7 +204,8 @@ def test_every_page_renders_every_time_with_charts_and_no_errors(server, session
             try:
                 _ready(page, name, charts, campaign_name if name == "campaign" else None)
             except Exception as exc:  # noqa: BLE001 - counted and reported below
-                stalls.append(f"{name} load {round_ + 1}: {type(exc).__name__}: {str(exc)[:160]}")
+                stalls.append(f"{name} load {round_ + 1}: {type(exc).__name__}: {str(exc)[:160]}\n"
+                              + _stall_report(page, server, tmp_path / f"stall-{name}-{round_ + 1}.png"))
                 continue
             timings[name].append(time.perf_counter() - started)
             errors = _errors_on(page)
@@ -197,7 +223,8 @@ def test_every_page_renders_every_time_with_charts_and_no_errors(server, session
         try:
             _ready(twin, "engagement", PAGES["engagement"])
         except Exception as exc:  # noqa: BLE001 - reported below
-            stalls.append(f"engagement, tab {i + 1} of two at once: {type(exc).__name__}: {str(exc)[:160]}")
+            stalls.append(f"engagement, tab {i + 1} of two at once: {type(exc).__name__}: {str(exc)[:160]}\n"
+                          + _stall_report(twin, server, tmp_path / f"stall-twin-{i + 1}.png"))
             continue
         assert _errors_on(twin) == [], f"engagement (tab {i + 1} of two at once) shows errors: {_errors_on(twin)}"
     if not any("at once" in s for s in stalls):
@@ -212,7 +239,8 @@ def test_every_page_renders_every_time_with_charts_and_no_errors(server, session
         if values:
             print(f"{name:<11} loads {len(values):>3}  median {statistics.median(values):.2f} s  "
                   f"max {max(values):.2f} s (request to charts drawn)")
-    assert stalls == [], f"{len(stalls)} of {LOADS * len(PAGES) + 2} page loads did not finish: {stalls}"
+    assert stalls == [], (f"{len(stalls)} of {LOADS * len(PAGES) + 2} page loads did not finish:\n"
+                          + "\n\n".join(stalls))
     # Printed, not asserted yet: the campaign page logs "[anywidget] Failed to initialize
     # model." (plotly's FigureWidget), to be fixed with the charts before this becomes a check.
     for error in uncaught:

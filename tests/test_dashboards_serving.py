@@ -243,3 +243,33 @@ def test_a_page_kernel_imports_a_page_without_the_iri_grammar_and_jsonschema_sti
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
+
+
+def test_a_cells_output_that_trails_its_reply_is_awaited_not_dropped():
+    """A real kernel whose output this side reads late (as a server busy pre-rendering ten
+    pages does): nbclient's iopub_timeout passing must not render the cell without it."""
+
+    class SlowReader(serving.SlicedVoilaExecutor):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            read = kc.iopub_channel.get_msg
+
+            async def late(*args, **kwargs):
+                msg = await read(*args, **kwargs)
+                if msg["msg_type"] in ("stream", "display_data"):
+                    await asyncio.sleep(1.5)
+                return msg
+
+            kc.iopub_channel.get_msg = late
+            return kc
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('first')"),
+                                         nbformat.v4.new_code_cell("from IPython.display import HTML\n"
+                                                                   "display(HTML('<b>the page</b>'))")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    before = serving.SlicedVoilaExecutor.late_outputs
+    executor = SlowReader(nb, iopub_timeout=1, kernel_name="python3")
+    asyncio.run(executor.async_execute())
+    assert [o.get("text") for o in nb.cells[0].outputs] == ["first\n"]
+    assert [o["data"].get("text/html") for o in nb.cells[1].outputs] == ["<b>the page</b>"]
+    assert SlowReader.late_outputs == before + 2  # counted, and logged

@@ -30,6 +30,13 @@ socket, and the page waits until something else touches the socket. Two defences
 * :class:`SlicedVoilaExecutor` waits for replies in short slices, so a missed wake-up
   costs at most ``REPLY_POLL_S`` instead of the page (installed by :func:`install_render_fix`).
 
+A second kind of blank page came from nbclient itself: it waits 4 s after a cell's reply for
+the cell's output, then renders the cell without it. When several pools pre-render at once on
+two cores the server can take longer than that to read output the kernel has long sent, and
+the page's widget output was dropped (the page said "Loading widget..." for ever; one load in
+a few hundred in CI). :class:`SlicedVoilaExecutor` waits for the output while the kernel
+lives, up to :data:`LATE_OUTPUT_S`, and logs when it came late.
+
 **Charts load plotly.js once.** A plotly ``FigureWidget`` ships its 5 MB JavaScript bundle
 (plotly.js included) as the text of its ``_esm`` trait, so a page with four charts pushed
 20 MB through the kernel websocket and evaluated the bundle four times (8 s for the
@@ -84,6 +91,10 @@ FILL_DELAY_S = 3.0
 
 #: Longest wait on the shell socket before looking again (see the module doc).
 REPLY_POLL_S = 0.5
+
+#: Longest wait for a cell's output after its reply before the cell fails (see
+#: :class:`SlicedVoilaExecutor`); nbclient's own 4 s dropped the output instead.
+LATE_OUTPUT_S = 60.0
 
 #: The Voilà template without CDN links (``octolib/voila_assets/share/jupyter/voila/templates/octopus``).
 TEMPLATE = "octopus"
@@ -230,10 +241,13 @@ def _executor_base() -> type:
 
 
 class _SlicedMixin:
-    """Waits for ``execute_reply`` in slices of :data:`REPLY_POLL_S` (see the module doc)."""
+    """Waits for ``execute_reply`` in slices of :data:`REPLY_POLL_S` (see the module doc), and
+    for each cell's output until it is complete (see :meth:`_cell_output`)."""
 
     reply_poll_s: float = REPLY_POLL_S
+    late_output_s: float = LATE_OUTPUT_S
     missed_wakeups = 0  # replies found only when a slice ended (class-wide, for the logs)
+    late_outputs = 0  # cells whose output was complete only after nbclient's iopub_timeout
 
     async def _async_poll_for_reply(self, msg_id: str, cell: Any, timeout: int | None,
                                     task_poll_output_msg: asyncio.Future, task_poll_kernel_alive: asyncio.Future
@@ -263,17 +277,41 @@ class _SlicedMixin:
 
                 cell["metadata"].setdefault("execution", {})["shell.execute_reply"] = timestamp(msg)
             try:
-                await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)  # type: ignore[attr-defined]
-            except (asyncio.TimeoutError, Empty):
-                if getattr(self, "raise_on_iopub_timeout", False):
-                    task_poll_kernel_alive.cancel()
-                    from nbclient.exceptions import CellTimeoutError
-
-                    raise CellTimeoutError.error_from_timeout_and_cell(
-                        "Timeout waiting for IOPub output", self.iopub_timeout, cell) from None  # type: ignore[attr-defined]
-                log.warning("Timeout waiting for IOPub output")
-            task_poll_kernel_alive.cancel()
+                await self._cell_output(cell, task_poll_output_msg)
+            finally:
+                task_poll_kernel_alive.cancel()
             return msg
+
+    async def _cell_output(self, cell: Any, task_poll_output_msg: asyncio.Future) -> None:
+        """Wait until the cell's output is complete (its kernel said idle), for as long as the
+        kernel lives, up to :data:`LATE_OUTPUT_S`; never render a cell without its output.
+
+        Why: nbclient gives a cell's output ``iopub_timeout`` (4 s) after the reply, then
+        cancels the reader and renders the cell with what it had, logging only "Timeout
+        waiting for IOPub output". A kernel sends a cell's output before its reply, so output
+        still unread 4 s later means this server had no time to read it (ten pools
+        pre-rendering at once on two cores), not that it will not come; a dashboard rendered
+        without its last cell's output is a page whose widgets never appear. nbclient's
+        liveness check still ends this wait if the kernel dies (it cancels the reply task this
+        runs in). Past ``late_output_s`` the cell fails: an error on the page, not a blank one.
+        """
+        started = time.monotonic()
+        limit = max(float(self.iopub_timeout), self.late_output_s)  # type: ignore[attr-defined]
+        try:
+            await asyncio.wait_for(asyncio.shield(task_poll_output_msg), limit)
+        except asyncio.TimeoutError:
+            from nbclient.exceptions import CellTimeoutError
+
+            raise CellTimeoutError.error_from_timeout_and_cell(
+                "Timeout waiting for IOPub output", int(limit), cell) from None
+        finally:
+            if not task_poll_output_msg.done():
+                task_poll_output_msg.cancel()
+        waited = time.monotonic() - started
+        if waited > self.iopub_timeout:  # type: ignore[attr-defined]
+            type(self).late_outputs += 1
+            log.warning("a cell's output was complete %.1f s after its reply (nbclient alone would have "
+                        "rendered the cell without it after %d s)", waited, self.iopub_timeout)  # type: ignore[attr-defined]
 
 
 def _make_executor_class() -> type:
