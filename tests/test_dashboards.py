@@ -259,9 +259,15 @@ def test_campaign_detail_zero_opens_unknown_id_and_url(data):
     other = _sent_campaigns(data)[0]["emailoctopus_id"]
     waiting = build_campaign_detail(data, None, wait_for_url=True)
     assert "Loading" in waiting.last_message[1]
+    put_in: list[tuple] = []  # what the chart slots showed, in order
+    for chart in waiting.charts():
+        chart.widget.observe(lambda change: put_in.append(change["new"]), "children")
     waiting.probe.query = f"?id={other}"
     waiting.probe.viewed += 1
     assert waiting.campaign_id == other
+    # The charts went into the page once, already drawing the campaign of the URL: none was
+    # put in and then replaced (the browser would draw it for nothing and log a failed model).
+    assert [children[0] for children in put_in] == [chart.figure_widget for chart in waiting.charts()]
     waiting.probe.query = ""
     waiting.probe.viewed += 1
     assert waiting.campaign_id is None and "Choose a campaign" in waiting.last_message[1]

@@ -163,7 +163,7 @@ class Dashboard(Page):
         self.data = data
         self.store_note = ""
         self.updates = 0
-        self.probe.observe(self.guard(self._viewed), "viewed")
+        self.on_view(self.guard(self._viewed))
 
     @property
     def today(self) -> date:
@@ -179,7 +179,7 @@ class Dashboard(Page):
         note = f" · {self.store_note}" if self.store_note else ""
         self.set_status(self.data.sync.describe(self.data.tz) + note)
 
-    def _viewed(self, _change: Any) -> None:
+    def _viewed(self) -> None:
         if self.data.refresh():
             self._show_sync()
             self.reload()

@@ -342,7 +342,24 @@ class Page:
         )
         self.widget.add_class("octo-page")
         self.last_message: tuple[str, str] = ("", "")
-        self.probe.observe(lambda _: self.attach_charts(), "viewed")
+        self._view_hooks: list[Callable[[], None]] = []
+        self.probe.observe(self._viewed_now, "viewed")
+
+    def on_view(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` each time the page is viewed, before the charts are put in place.
+
+        Why before: a view can change what the charts show (the campaign page reads its
+        campaign from the URL then); charts attached first were drawn, then replaced and
+        closed while the browser was still setting them up ("[anywidget] Failed to
+        initialize model"), a wasted plotly draw per chart on every campaign page view."""
+        self._view_hooks.append(hook)
+
+    def _viewed_now(self, _change: Any) -> None:
+        try:
+            for hook in self._view_hooks:
+                hook()
+        finally:
+            self.attach_charts()
 
     def charts(self) -> list["Chart"]:
         """Every :class:`Chart` in the page's widget tree."""
