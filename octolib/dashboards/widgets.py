@@ -668,7 +668,11 @@ class Chart:
     Until the page is on screen (:meth:`attach`, called when the page probe reports a view)
     the slot holds a light placeholder: the browser shows the page's controls, cards and
     tables at once, and spends the second that plotly.js needs to start afterwards, instead
-    of showing nothing until every chart could be drawn.
+    of showing nothing until every chart could be drawn. The FigureWidget itself is built
+    then too: the browser sets up every widget the kernel holds, so a FigureWidget built
+    before the view and replaced by it (the campaign page reads its campaign from the URL
+    on view) was set up for nothing and closed under the browser ("[anywidget] Failed to
+    initialize model").
     """
 
     def __init__(self, title: str = "", height: int | None = None, width: int = 1150) -> None:
@@ -676,7 +680,7 @@ class Chart:
         self.width = width
         self.attached = False
         self.figure: go.Figure = charts.empty_figure(title, "Loading…")
-        self.figure_widget = self._widget(self.figure)
+        self.figure_widget: go.FigureWidget | None = None  # built by attach()
         self.placeholder = w.HTML(self._placeholder_html())
         self.widget = _ChartBox(self, children=[self.placeholder],
                                 layout=w.Layout(width="100%" if width >= 1000 else f"{width + 10}px"))
@@ -699,28 +703,30 @@ class Chart:
         """Replace the chart with ``fig``."""
         if self.height:
             fig.update_layout(height=self.height)
-        old = self.figure_widget
         self.figure = fig
-        self.figure_widget = self._widget(fig)
-        if self.attached:
-            self.widget.children = (self.figure_widget,)
-        else:
+        if not self.attached:
             self.placeholder.value = self._placeholder_html()
-        old.close()
+            return
+        old = self.figure_widget
+        self.figure_widget = self._widget(fig)
+        self.widget.children = (self.figure_widget,)
+        if old is not None:
+            old.close()
 
     def attach(self) -> None:
         """Show the chart itself (from now on every :meth:`show` draws at once)."""
         if not self.attached:
             self.attached = True
+            self.figure_widget = self._widget(self.figure)
             self.widget.children = (self.figure_widget,)
 
     @property
     def title(self) -> str:
-        return str(self.figure_widget.layout.title.text or "")
+        return str(self.figure.layout.title.text or "")
 
     @property
     def traces(self) -> tuple[Any, ...]:
-        return tuple(self.figure_widget.data)
+        return tuple(self.figure.data)
 
 
 def section(title: str) -> w.HTML:
