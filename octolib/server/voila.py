@@ -33,8 +33,8 @@ socket, and the page waits until something else touches the socket. Two defences
 A second kind of blank page came from nbclient itself: it waits 4 s after a cell's reply for
 the cell's output, then renders the cell without it. When several pools pre-render at once on
 two cores the server can take longer than that to read output the kernel has long sent, and
-the page's widget output was dropped (the page said "Loading widget..." for ever; one load in
-a few hundred in CI). :class:`SlicedVoilaExecutor` waits for the output while the kernel
+the page's widget output was dropped (the page never showed its widgets: one load in several
+hundred, seen once in CI). :class:`SlicedVoilaExecutor` waits for the output while the kernel
 lives, up to :data:`LATE_OUTPUT_S`, and logs when it came late.
 
 **Charts load plotly.js once.** A plotly ``FigureWidget`` ships its 5 MB JavaScript bundle
