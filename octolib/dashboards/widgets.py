@@ -717,8 +717,7 @@ class Chart:
         """Show the chart itself (from now on every :meth:`show` draws at once)."""
         if not self.attached:
             self.attached = True
-            self.figure_widget = self._widget(self.figure)
-            self.widget.children = (self.figure_widget,)
+            self.show(self.figure)
 
     @property
     def title(self) -> str:

@@ -296,7 +296,8 @@ class _SlicedMixin:
         runs in). Past ``late_output_s`` the cell fails: an error on the page, not a blank one.
         """
         started = time.monotonic()
-        limit = max(float(self.iopub_timeout), self.late_output_s)  # type: ignore[attr-defined]
+        iopub_timeout = float(self.iopub_timeout)  # type: ignore[attr-defined]
+        limit = max(iopub_timeout, self.late_output_s)
         try:
             await asyncio.wait_for(asyncio.shield(task_poll_output_msg), limit)
         except asyncio.TimeoutError:
@@ -308,10 +309,10 @@ class _SlicedMixin:
             if not task_poll_output_msg.done():
                 task_poll_output_msg.cancel()
         waited = time.monotonic() - started
-        if waited > self.iopub_timeout:  # type: ignore[attr-defined]
+        if waited > iopub_timeout:
             type(self).late_outputs += 1
             log.warning("a cell's output was complete %.1f s after its reply (nbclient alone would have "
-                        "rendered the cell without it after %d s)", waited, self.iopub_timeout)  # type: ignore[attr-defined]
+                        "rendered the cell without it after %.0f s)", waited, iopub_timeout)
 
 
 def _make_executor_class() -> type:
