@@ -32,6 +32,7 @@ from octolib.metrics.links import normalize_url
 
 EDGES_H = m.DEFAULT_DELAY_EDGES_H
 WINDOWS_S = m.FIRST_HOUR_DAY_WEEK_S
+DERIVED = ("opened_automated", "clicked_automated", "opened_human", "clicked_human", "clicked_without_open_human")
 
 
 # --- data -------------------------------------------------------------------------------
@@ -55,6 +56,14 @@ def make_data(n_events: int, n_campaigns: int, seed: int = 42) -> dict[str, Any]
         "spam_complaints": rng.binomial(delivered, 0.0003),
         "list_id": np.array([f"list-{i:03d}" for i in rng.integers(0, 100, n_campaigns)], dtype=object),
     }
+    # The counts the sync derives from the events (clickers without an open; machine opens
+    # and bot clicks, issue 14), so both sides compute every rate of the rate table.
+    campaigns["clicked_without_open"] = rng.binomial(delivered - opened, 0.01)
+    campaigns["opened_automated"] = rng.binomial(opened, 0.1)
+    campaigns["clicked_automated"] = rng.binomial(clicked, 0.05)
+    campaigns["opened_human"] = opened - campaigns["opened_automated"]
+    campaigns["clicked_human"] = clicked - campaigns["clicked_automated"]
+    campaigns["clicked_without_open_human"] = rng.binomial(campaigns["clicked_without_open"], 0.9)
     n_contacts = 200_000
     signup = (start - 365 * 86400 + rng.integers(0, span + 365 * 86400, n_contacts)).view("datetime64[s]")
     sent_ok = np.flatnonzero(~np.isnat(sent_at))
@@ -93,13 +102,18 @@ def pd_rates(c: pd.DataFrame) -> pd.DataFrame:
         "delivered": delivered,
         "open_rate": pd_ratio(c.opened, delivered),
         "click_rate": pd_ratio(c.clicked, delivered),
-        "click_to_open_rate": pd_ratio(c.clicked, c.opened),
+        "click_to_open_rate": pd_ratio(c.clicked, c.opened + c.clicked_without_open),
         "bounce_rate": pd_ratio(c.bounced_hard + c.bounced_soft, c.sent),
         "hard_bounce_rate": pd_ratio(c.bounced_hard, c.sent),
         "soft_bounce_rate": pd_ratio(c.bounced_soft, c.sent),
         "unsubscribe_rate": pd_ratio(c.unsubscribed, delivered),
         "complaint_rate": pd_ratio(c.spam_complaints, delivered),
         "delivered_rate": pd_ratio(delivered, c.sent),
+        "human_open_rate": pd_ratio(c.opened_human, delivered),
+        "human_click_rate": pd_ratio(c.clicked_human, delivered),
+        "human_click_to_open_rate": pd_ratio(c.clicked_human, c.opened_human + c.clicked_without_open_human),
+        "machine_open_share": pd_ratio(c.opened_automated, c.opened),
+        "bot_click_share": pd_ratio(c.clicked_automated, c.clicked),
     })
 
 
@@ -195,7 +209,8 @@ def pd_links(links: pd.DataFrame) -> pd.DataFrame:
 
 def np_rates(c: dict[str, np.ndarray]) -> m.CampaignRates:
     return m.campaign_rates(c["sent"], c["bounced_hard"], c["bounced_soft"], c["opened"], c["clicked"],
-                            c["unsubscribed"], c["spam_complaints"])
+                            c["unsubscribed"], c["spam_complaints"], c["clicked_without_open"],
+                            derived={k: c[k] for k in DERIVED})
 
 
 def opens_of(e: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
