@@ -105,13 +105,14 @@ def summarize(rates: ArrayLike, weights: ArrayLike | None = None,
         wok = ~np.isnan(w) & (w > 0)
         weighted = float(np.clip(np.dot(v[wok], w[wok]) / w[wok].sum(), lo, hi)) if wok.any() else nan
     std = float(v.std(ddof=1)) if v.size > 1 else nan
-    pct = np.percentile(v, list(percentiles)) if len(percentiles) else np.zeros(0)
+    # The median and the percentiles from one partition of the values, not two.
+    median, *pct = np.percentile(v, [50.0, *percentiles])
     return RateSummary(
         n=int(r.size),
         n_valid=int(v.size),
         mean=mean,
         weighted_mean=weighted,
-        median=float(np.median(v)),
+        median=float(median),
         std=std,
         min=lo,
         max=hi,
