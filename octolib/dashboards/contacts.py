@@ -14,6 +14,7 @@ from octolib.dashboards.base import Dashboard, DateRange, page_for_settings
 from octolib.dashboards.campaigns import campaign_link
 from octolib.dashboards.data import DashboardData, in_window
 from octolib.dashboards.widgets import Column, DataTable, esc, section
+from octolib.gc_pause import cyclic_gc_paused
 from octolib.metrics.display import plural
 
 __all__ = ["ContactsPage", "build_contacts", "contacts_page", "RECENCY"]
@@ -141,14 +142,15 @@ class ContactsPage(Dashboard):
         elif kind == "never":
             sel &= np.isnan(days)
         names = self.data.list_names()
-        rows = [{
-            "list_id": str(c["list_id"][i]), "contact_id": str(c["contact_id"][i]), "email": str(c["email"][i]),
-            "list": names.get(str(c["list_id"][i]), str(c["list_id"][i])), "status": str(c["status"][i]),
-            "tags": list(c["tags"][i] or []), "created_at": c["created_at"][i], "last_engaged": last[i],
-            "opens": int(c["opens"][i]), "clicks": int(c["clicks"][i]),
-        } for i in np.flatnonzero(sel)]
-        self.table.empty_text = "No contact matches these filters. Clear a filter or widen the dates."
-        self.table.set_rows(rows)
+        with cyclic_gc_paused():  # a dict per contact: see octolib.gc_pause
+            rows = [{
+                "list_id": str(c["list_id"][i]), "contact_id": str(c["contact_id"][i]), "email": str(c["email"][i]),
+                "list": names.get(str(c["list_id"][i]), str(c["list_id"][i])), "status": str(c["status"][i]),
+                "tags": list(c["tags"][i] or []), "created_at": c["created_at"][i], "last_engaged": last[i],
+                "opens": int(c["opens"][i]), "clicks": int(c["clicks"][i]),
+            } for i in np.flatnonzero(sel)]
+            self.table.empty_text = "No contact matches these filters. Clear a filter or widen the dates."
+            self.table.set_rows(rows)
         if not rows:
             self.say("info", "No contact matches these filters. Clear a filter or widen the dates.")
         self._fill_history_menu()

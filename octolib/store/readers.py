@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from octolib.gc_pause import cyclic_gc_paused
 from octolib.store.core import Store, iter_batches
 
 __all__ = [
@@ -125,12 +126,13 @@ def _read(collection: Any, query: dict[str, Any], columns: _Columns, *, scan: bo
     projection = {path.split(".")[0]: 1 for path, _ in columns.values()}
     projection.setdefault("_id", 0)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in columns}
-    for batch in iter_batches(collection, query, projection, BATCH, scan=scan):
-        for name, (path, convert) in columns.items():
-            if "." in path:
-                parts[name].append(convert([_get(doc, path) for doc in batch]))
-            else:  # a top-level field: one dict lookup per document
-                parts[name].append(convert([doc.get(path) for doc in batch]))
+    with cyclic_gc_paused():  # see octolib.gc_pause
+        for batch in iter_batches(collection, query, projection, BATCH, scan=scan):
+            for name, (path, convert) in columns.items():
+                if "." in path:
+                    parts[name].append(convert([_get(doc, path) for doc in batch]))
+                else:  # a top-level field: one dict lookup per document
+                    parts[name].append(convert([doc.get(path) for doc in batch]))
     out: dict[str, np.ndarray] = {}
     for name, (_, convert) in columns.items():
         out[name] = np.concatenate(parts[name]) if parts[name] else convert(())
