@@ -29,10 +29,10 @@ import pandas as pd
 
 from octolib import metrics as m
 from octolib.metrics.links import normalize_url
+from octolib.metrics.rate_specs import AUTOMATION_COUNT_NAMES
 
 EDGES_H = m.DEFAULT_DELAY_EDGES_H
 WINDOWS_S = m.FIRST_HOUR_DAY_WEEK_S
-DERIVED = ("opened_automated", "clicked_automated", "opened_human", "clicked_human", "clicked_without_open_human")
 
 
 # --- data -------------------------------------------------------------------------------
@@ -59,6 +59,7 @@ def make_data(n_events: int, n_campaigns: int, seed: int = 42) -> dict[str, Any]
     # The counts the sync derives from the events (clickers without an open; machine opens
     # and bot clicks, issue 14), so both sides compute every rate of the rate table.
     campaigns["clicked_without_open"] = rng.binomial(delivered - opened, 0.01)
+    # (AUTOMATION_COUNT_NAMES)
     campaigns["opened_automated"] = rng.binomial(opened, 0.1)
     campaigns["clicked_automated"] = rng.binomial(clicked, 0.05)
     campaigns["opened_human"] = opened - campaigns["opened_automated"]
@@ -210,7 +211,7 @@ def pd_links(links: pd.DataFrame) -> pd.DataFrame:
 def np_rates(c: dict[str, np.ndarray]) -> m.CampaignRates:
     return m.campaign_rates(c["sent"], c["bounced_hard"], c["bounced_soft"], c["opened"], c["clicked"],
                             c["unsubscribed"], c["spam_complaints"], c["clicked_without_open"],
-                            derived={k: c[k] for k in DERIVED})
+                            derived={k: c[k] for k in AUTOMATION_COUNT_NAMES})
 
 
 def opens_of(e: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
