@@ -163,7 +163,7 @@ class Dashboard(Page):
         self.data = data
         self.store_note = ""
         self.updates = 0
-        self.on_view(self.guard(self._viewed))
+        self.on_view(self._viewed)
 
     @property
     def today(self) -> date:

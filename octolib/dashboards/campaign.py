@@ -122,7 +122,7 @@ class CampaignDetailPage(Dashboard):
         self.event_type.observe(lambda _: self.guard(self._show_contacts)(), "value")
         # The probe sets ``query`` then bumps ``viewed``: an empty query changes nothing, so
         # the view is the signal.
-        self.on_view(lambda: self.guard(self._query)(self.probe.query))
+        self.on_view(lambda: self._query(self.probe.query))
         self.preload_charts()
         self._show_sync()
         if campaign_id is not None:

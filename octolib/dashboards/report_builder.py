@@ -132,7 +132,7 @@ class ReportBuilderPage(Dashboard):
         self.sender = SendPanel(settings, self._current_store, self.analyst, self.guard, session=smtp_session)
         # A pre-started page was built before the analyst arrived: partners created since (on
         # the Partners page) must be offered when the browser shows it.
-        self.on_view(self.guard(self.refresh_partners))
+        self.on_view(self.refresh_partners)
         hint = "" if partners else ('<div class="octo-muted">No partner is defined yet: import a partners.yml with '
                                     '<code>octo report --import-partners partners.yml</code>.</div>')
         self.body.children = [

@@ -351,15 +351,15 @@ class Page:
         Why before: a view can change what the charts show (the campaign page reads its
         campaign from the URL then); charts attached first were drawn, then replaced and
         closed while the browser was still setting them up ("[anywidget] Failed to
-        initialize model"), a wasted plotly draw per chart on every campaign page view."""
-        self._view_hooks.append(hook)
+        initialize model"), a wasted plotly draw per chart on every campaign page view.
+        A hook that fails says so on the page (:meth:`guard`); the others and the charts
+        still run."""
+        self._view_hooks.append(self.guard(hook))
 
     def _viewed_now(self, _change: Any) -> None:
-        try:
-            for hook in self._view_hooks:
-                hook()
-        finally:
-            self.attach_charts()
+        for hook in self._view_hooks:
+            hook()
+        self.attach_charts()
 
     def charts(self) -> list["Chart"]:
         """Every :class:`Chart` in the page's widget tree."""
