@@ -142,6 +142,7 @@ class ContactsPage(Dashboard):
         elif kind == "never":
             sel &= np.isnan(days)
         names = self.data.list_names()
+        self.table.empty_text = "No contact matches these filters. Clear a filter or widen the dates."
         with cyclic_gc_paused():  # a dict per contact: see octolib.gc_pause
             rows = [{
                 "list_id": str(c["list_id"][i]), "contact_id": str(c["contact_id"][i]), "email": str(c["email"][i]),
@@ -149,7 +150,6 @@ class ContactsPage(Dashboard):
                 "tags": list(c["tags"][i] or []), "created_at": c["created_at"][i], "last_engaged": last[i],
                 "opens": int(c["opens"][i]), "clicks": int(c["clicks"][i]),
             } for i in np.flatnonzero(sel)]
-            self.table.empty_text = "No contact matches these filters. Clear a filter or widen the dates."
             self.table.set_rows(rows)
         if not rows:
             self.say("info", "No contact matches these filters. Clear a filter or widen the dates.")
